@@ -1,0 +1,1 @@
+"""The ``seqlab`` command line: thin handlers over the library."""

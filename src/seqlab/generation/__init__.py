@@ -1,0 +1,1 @@
+"""Decoding: greedy, temperature, top-k and top-p sampling; beam search; KV cache."""

@@ -1,0 +1,1 @@
+"""Blocks plus heads: language models, classifiers, seq2seq, Transformers, forecasters."""

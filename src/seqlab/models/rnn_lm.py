@@ -1,0 +1,81 @@
+"""A recurrent language model: embedding -> stacked RNN/LSTM/GRU -> linear head over the vocabulary."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from seqlab.errors import SeqlabError
+from seqlab.nn import GRU, LSTM, RNN
+
+CELLS = {"rnn": RNN, "lstm": LSTM, "gru": GRU}
+
+
+class RecurrentLanguageModel(nn.Module):
+    """p(x_{t+1} | x_{<=t}) = softmax(W_out h_t + b_out), h_t from a stacked recurrent layer.
+
+    Args:
+        vocab_size: V. embedding_dim: E. hidden_size: H. num_layers: L.
+        cell: "lstm", "gru" or "rnn". dropout: on embeddings, between layers and before the head.
+        tie_weights: share the embedding matrix with the output layer (Press & Wolf 2017);
+            needs E == H.
+        layer_options: further keyword arguments of the recurrent layer (peephole, layer_norm, ...).
+
+    Shape:
+        inputs (B, T) token ids -> logits (B, T, V), and the final state.
+
+    Example:
+        >>> model = RecurrentLanguageModel(65, 32, 64)
+        >>> logits, state = model(torch.randint(65, (2, 10)))
+        >>> logits.shape
+        torch.Size([2, 10, 65])
+    """
+
+    def __init__(self, vocab_size: int, embedding_dim: int, hidden_size: int, num_layers: int = 1,
+                 cell: str = "lstm", dropout: float = 0.0, tie_weights: bool = False,
+                 layer_options: dict | None = None):
+        super().__init__()
+        if cell not in CELLS:
+            raise SeqlabError(f"cell: expected one of {', '.join(CELLS)}, got {cell!r}")
+        if tie_weights and embedding_dim != hidden_size:
+            raise SeqlabError(f"tie_weights needs embedding_dim == hidden_size, got {embedding_dim} and {hidden_size}")
+        self.vocab_size = vocab_size
+        self.cell = cell
+        self.embedding = nn.Embedding(vocab_size, embedding_dim)
+        self.dropout = nn.Dropout(dropout)
+        self.rnn = CELLS[cell](embedding_dim, hidden_size, num_layers, batch_first=True,
+                               dropout=dropout if num_layers > 1 else 0.0, **dict(layer_options or {}))
+        self.head = nn.Linear(hidden_size, vocab_size)
+        if tie_weights:
+            self.head.weight = self.embedding.weight
+
+    def forward(self, inputs: torch.Tensor, state=None):
+        if inputs.dim() != 2:
+            raise SeqlabError(f"inputs: expected token ids of shape (B, T), got {tuple(inputs.shape)}")
+        x = self.dropout(self.embedding(inputs))  # (B, T, E)
+        h, state = self.rnn(x, state)  # (B, T, H)
+        return self.head(self.dropout(h)), state  # (B, T, V)
+
+    @torch.no_grad()
+    def generate(self, prompt: torch.Tensor, max_new_tokens: int, temperature: float = 1.0,
+                 top_k: int | None = None, top_p: float | None = None,
+                 generator: torch.Generator | None = None) -> torch.Tensor:
+        """Continue ``prompt`` (B, T0) by sampling ``max_new_tokens`` ids; returns (B, T0 + new).
+
+        The recurrent state is carried, so each new token costs one step.
+        """
+        from seqlab.generation.sampling import sample_next
+
+        if prompt.dim() != 2 or prompt.shape[1] == 0:
+            raise SeqlabError(f"prompt: expected token ids of shape (B, T0) with T0 >= 1, got {tuple(prompt.shape)}")
+        was_training = self.training
+        self.eval()
+        logits, state = self(prompt)
+        tokens = [prompt]
+        for _ in range(max_new_tokens):
+            next_id = sample_next(logits[:, -1], temperature=temperature, top_k=top_k, top_p=top_p,
+                                  generator=generator)  # (B, 1)
+            tokens.append(next_id)
+            logits, state = self(next_id, state)
+        self.train(was_training)
+        return torch.cat(tokens, dim=1)

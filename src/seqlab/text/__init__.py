@@ -1,0 +1,1 @@
+"""Raw text to ids: normalizers, pre-tokenizers, tokenizer models and the Tokenizer pipeline."""

@@ -1,0 +1,1 @@
+"""Training: fit loops, tasks (loss + metrics), optimisers and schedules, checkpoints."""

@@ -1,0 +1,45 @@
+"""`seqlab demo`: a real (tiny) run end to end, and bad input as one line with exit code 2."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+
+def run_cli(*args, cwd=None):
+    return subprocess.run([sys.executable, "-m", "seqlab", *args], capture_output=True, text=True, cwd=cwd,
+                          timeout=300)
+
+
+def test_demo_trains_and_writes_its_run_folder(tmp_path):
+    result = run_cli("demo", "--seconds", "20", "--steps", "30", "--runs", str(tmp_path))
+    assert result.returncode == 0, result.stderr
+    (run_dir,) = list(tmp_path.iterdir())
+    summary = json.loads((run_dir / "summary.json").read_text())
+    assert summary["steps"] == 30
+    # 30 steps of a real model on real text already beat a uniform guess over the characters.
+    assert summary["final_val_loss"] < summary["uniform_loss"]
+    assert len((run_dir / "sample.txt").read_text()) == 300
+    for name in ("config.json", "vocabulary.json", "model.safetensors", "history.json"):
+        assert (run_dir / name).stat().st_size > 0
+    assert str(run_dir) in result.stdout
+
+
+@pytest.mark.parametrize("args, expected", [
+    (("demo", "--cell", "transformer"), "cell: expected one of rnn, lstm, gru"),
+    (("demo", "--seconds", "-1"), "max_seconds: expected a positive number"),
+    (("demo", "--seconds", "abc"), "--seconds"),
+    (("no-such-command",), "No such command"),
+])
+def test_bad_input_is_one_line_and_exit_code_2(tmp_path, args, expected):
+    result = run_cli(*args, "--runs", str(tmp_path)) if args[0] == "demo" else run_cli(*args)
+    assert result.returncode == 2
+    assert expected in result.stdout + result.stderr
+    assert "Traceback" not in result.stdout + result.stderr
+
+
+def test_debug_shows_the_traceback(tmp_path):
+    result = run_cli("demo", "--cell", "transformer", "--runs", str(tmp_path), "--debug")
+    assert result.returncode != 0
+    assert "Traceback" in result.stderr
