@@ -1,0 +1,59 @@
+"""Layer normalisation (Ba, Kiros & Hinton 2016), written from its definition."""
+
+from __future__ import annotations
+
+import numbers
+
+import torch
+from torch import nn
+
+
+class LayerNorm(nn.Module):
+    r"""Normalise each example over its last dimensions, then scale and shift.
+
+    .. math::
+        \mu = \frac{1}{E}\sum_i x_i, \qquad
+        \sigma^2 = \frac{1}{E}\sum_i (x_i - \mu)^2, \qquad
+        y_i = \frac{x_i - \mu}{\sqrt{\sigma^2 + \epsilon}}\,\gamma_i + \beta_i
+
+    The variance is the biased one (divide by E, not E - 1), as in the paper and in
+    ``torch.nn.LayerNorm``, whose arguments and parameter names (``weight`` = γ, ``bias`` = β)
+    this mirrors, so ``load_state_dict`` works both ways.
+
+    Shape: (*, E) -> (*, E) for ``normalized_shape`` = E (or any trailing shape).
+
+    Example:
+        >>> norm = LayerNorm(8)
+        >>> norm(torch.randn(2, 3, 8)).shape
+        torch.Size([2, 3, 8])
+    """
+
+    def __init__(self, normalized_shape, eps: float = 1e-5, elementwise_affine: bool = True, bias: bool = True,
+                 device=None, dtype=None):
+        super().__init__()
+        if isinstance(normalized_shape, numbers.Integral):
+            normalized_shape = (normalized_shape,)
+        self.normalized_shape = tuple(normalized_shape)
+        self.eps = eps
+        self.elementwise_affine = elementwise_affine
+        factory = {"device": device, "dtype": dtype}
+        if elementwise_affine:
+            self.weight = nn.Parameter(torch.ones(self.normalized_shape, **factory))
+            self.bias = nn.Parameter(torch.zeros(self.normalized_shape, **factory)) if bias else None
+        else:
+            self.register_parameter("weight", None)
+            self.register_parameter("bias", None)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        dims = tuple(range(-len(self.normalized_shape), 0))
+        mu = x.mean(dim=dims, keepdim=True)  # μ
+        var = (x - mu).pow(2).mean(dim=dims, keepdim=True)  # σ² (biased)
+        y = (x - mu) / torch.sqrt(var + self.eps)
+        if self.weight is not None:
+            y = y * self.weight  # γ
+        if self.bias is not None:
+            y = y + self.bias  # β
+        return y
+
+    def extra_repr(self) -> str:
+        return f"{self.normalized_shape}, eps={self.eps}, elementwise_affine={self.elementwise_affine}"
