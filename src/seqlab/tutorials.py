@@ -1,0 +1,185 @@
+"""What the tutorials share: fast mode, where figures go, and where the tutorials live.
+
+The tutorials are jupytext "percent" ``.py`` files in the repository's ``tutorials/`` folder
+(they ship with the source checkout, not with the wheel). Each one reads two environment
+variables through this module:
+
+* ``SEQLAB_FAST=1``: tiny sizes, so that the test suite runs every tutorial in seconds;
+  unset (or ``0``), the tutorial runs at full size.
+* ``SEQLAB_FIGURES``: the folder that receives the PNG figures; a fresh temporary folder
+  when unset, so that running a tutorial never writes into the repository.
+
+Example:
+    >>> from seqlab.tutorials import fast, pick
+    >>> steps = pick(fast=20, full=2000)   # 20 under SEQLAB_FAST=1, else 2000
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TypeVar
+
+from seqlab.errors import SeqlabError
+
+log = logging.getLogger(__name__)
+
+FAST_ENV = "SEQLAB_FAST"
+FIGURES_ENV = "SEQLAB_FIGURES"
+TUTORIALS_ENV = "SEQLAB_TUTORIALS"
+
+_T = TypeVar("_T")
+_figure_dir: Path | None = None
+
+
+def fast() -> bool:
+    """True when ``SEQLAB_FAST`` is set to anything but "", "0", "false" or "no"."""
+    return os.environ.get(FAST_ENV, "").strip().lower() not in ("", "0", "false", "no")
+
+
+def pick(fast: _T, full: _T) -> _T:
+    """``fast`` under ``SEQLAB_FAST=1``, otherwise ``full``."""
+    return fast if _is_fast() else full
+
+
+_is_fast = fast
+
+
+def figure_dir() -> Path:
+    """``$SEQLAB_FIGURES`` (created if needed), else one temporary folder per process."""
+    global _figure_dir
+    value = os.environ.get(FIGURES_ENV)
+    if value:
+        folder = Path(value)
+        folder.mkdir(parents=True, exist_ok=True)
+        return folder
+    if _figure_dir is None:
+        _figure_dir = Path(tempfile.mkdtemp(prefix="seqlab-figures-"))
+    return _figure_dir
+
+
+def save_figure(figure, name: str) -> Path:
+    """Write ``figure`` as ``<figure_dir>/<name>.png``; inside a Jupyter kernel also show it inline.
+
+    The figure is closed afterwards, so that a notebook shows it once and a script does not
+    accumulate open figures.
+    """
+    import matplotlib.pyplot as plt
+
+    path = figure_dir() / f"{name}.png"
+    figure.savefig(path, dpi=110, bbox_inches="tight")
+    if _in_kernel():
+        from IPython.display import display
+
+        display(figure)
+    plt.close(figure)
+    log.info("figure written to %s", path)
+    return path
+
+
+def _in_kernel() -> bool:
+    if "ipykernel" not in sys.modules:
+        return False
+    from IPython import get_ipython
+
+    shell = get_ipython()
+    return shell is not None and hasattr(shell, "kernel")
+
+
+# -- finding and running the tutorials ---------------------------------------------------------
+
+_NAME = re.compile(r"^(\d{2})_([a-z0-9_]+)\.py$")
+
+
+@dataclass(frozen=True)
+class Tutorial:
+    """One tutorial file: ``number`` 1..19, ``name`` such as "rnn_basics", its title and path."""
+
+    number: int
+    name: str
+    title: str
+    path: Path
+
+
+def tutorials_dir() -> Path:
+    """The ``tutorials/`` folder: ``$SEQLAB_TUTORIALS`` if set, else the one of this source checkout."""
+    value = os.environ.get(TUTORIALS_ENV)
+    # src/seqlab/tutorials.py -> the repository root is two folders above the package
+    folder = Path(value) if value else Path(__file__).resolve().parents[2] / "tutorials"
+    if not folder.is_dir():
+        raise SeqlabError(f"tutorials folder not found: expected {folder} to hold 01_rnn_basics.py ...; "
+                          "the tutorials ship with the source checkout (git clone, then pip install -e .), "
+                          f"or point {TUTORIALS_ENV} at a copy of the folder")
+    return folder
+
+
+def list_tutorials(folder: Path | None = None) -> list[Tutorial]:
+    """Every ``NN_name.py`` in the tutorials folder, in curriculum order."""
+    folder = tutorials_dir() if folder is None else Path(folder)
+    found = []
+    for path in sorted(folder.glob("*.py")):
+        match = _NAME.match(path.name)
+        if match:
+            found.append(Tutorial(int(match[1]), match[2], _title(path), path))
+    return found
+
+
+def find_tutorial(number: int, folder: Path | None = None) -> Tutorial:
+    """The tutorial numbered ``number``; a ``SeqlabError`` naming the available numbers otherwise."""
+    tutorials = list_tutorials(folder)
+    for tutorial in tutorials:
+        if tutorial.number == number:
+            return tutorial
+    available = ", ".join(str(t.number) for t in tutorials) or "none"
+    raise SeqlabError(f"tutorial {number}: no such tutorial; available: {available}")
+
+
+def _title(path: Path) -> str:
+    """The first markdown heading of a percent-format file (``# # Title``)."""
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if line.startswith("# # "):
+            return line[4:].strip()
+    return path.stem
+
+
+def run_tutorial(tutorial: Tutorial, *, fast_mode: bool = False, figures: Path | None = None) -> int:
+    """Run a tutorial as a script in a fresh Python process; returns its exit code.
+
+    Its output goes to this process's terminal. ``fast_mode`` sets ``SEQLAB_FAST=1``;
+    ``figures`` sets ``SEQLAB_FIGURES``.
+    """
+    env = dict(os.environ)
+    env[FAST_ENV] = "1" if fast_mode else "0"
+    if figures is not None:
+        env[FIGURES_ENV] = str(figures)
+    return subprocess.run([sys.executable, str(tutorial.path)], env=env, cwd=tutorial.path.parent,
+                          check=False).returncode
+
+
+def export_notebook(tutorial: Tutorial, destination: Path) -> Path:
+    """Write the tutorial as a Jupyter notebook (``.ipynb``, outputs empty) with jupytext.
+
+    ``destination`` is a file path or an existing folder (then ``NN_name.ipynb`` inside it).
+    """
+    try:
+        import jupytext
+    except ImportError as missing:
+        raise SeqlabError("exporting a notebook needs jupytext: pip install jupytext "
+                          "(it comes with seqlab's test extra)") from missing
+    from seqlab.runs import write_text_atomic
+
+    destination = Path(destination)
+    if destination.is_dir():
+        destination = destination / f"{tutorial.path.stem}.ipynb"
+    if destination.suffix != ".ipynb":
+        raise SeqlabError(f"destination: expected a folder or a path ending in .ipynb, got {destination}")
+    notebook = jupytext.read(tutorial.path, fmt="py:percent")
+    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    write_text_atomic(destination, jupytext.writes(notebook, fmt="ipynb"))
+    return destination
