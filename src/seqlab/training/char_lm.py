@@ -42,7 +42,7 @@ class CharLMConfig:
     weight_decay: float = 0.01  # AdamW decay on matrices only
     grad_clip: float = 1.0  # max global gradient norm
     max_steps: int = 5000  # upper bound on optimisation steps
-    max_seconds: float = 120.0  # wall-clock budget for training (0 = no budget)
+    max_seconds: float | None = 120.0  # wall-clock budget for training (None = no budget)
     eval_every: int = 100  # steps between validation estimates
     eval_batches: int = 20  # batches in each estimate (fixed, seeded)
     train_fraction: float = 0.9  # nanoGPT's split: first 90% train, last 10% validation
@@ -58,7 +58,7 @@ class CharLMConfig:
                 raise SeqlabError(f"{name}: expected a positive integer, got {getattr(self, name)}")
         if self.cell not in ("rnn", "lstm", "gru"):
             raise SeqlabError(f"cell: expected one of rnn, lstm, gru, got {self.cell!r}")
-        if self.max_seconds <= 0:
+        if self.max_seconds is not None and self.max_seconds <= 0:
             raise SeqlabError(f"max_seconds: expected a positive number, got {self.max_seconds}")
         if self.learning_rate <= 0:
             raise SeqlabError(f"learning_rate: expected a positive number, got {self.learning_rate}")
