@@ -1,0 +1,168 @@
+"""A GPT-style decoder-only language model (Radford et al. 2018, 2019), as GPT-2 builds it.
+
+    h_0 = W_e[x] + W_p[positions]
+    h_l = h_{l-1} + Attn(LN(h_{l-1})),   h_l = h_l + MLP(LN(h_l))     (pre-LN blocks, causal attention)
+    p(x_{t+1} | x_{<=t}) = softmax(LN(h_L) W_e^T)                      (the output layer is W_e: weight tying)
+
+Each block is ``seqlab.nn.TransformerEncoderLayer(norm_first=True)`` under a causal mask. For
+generation a ``KVCache`` per block keeps the keys and values of the prefix, so a new token costs
+one position instead of the whole prefix; the logits are the same as recomputing it (tested).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+
+import torch
+from torch import nn
+
+from seqlab.errors import SeqlabError
+from seqlab.generation.beam import Hypothesis, beam_search
+from seqlab.generation.decode import decode
+from seqlab.nn import KVCache, LayerNorm, LearnedPositionalEmbedding, SinusoidalPositionalEncoding, masks
+from seqlab.nn.transformer import TransformerEncoderLayer
+
+POSITIONS = ("learned", "sinusoidal", "rope")
+
+
+@dataclass
+class GPTConfig:
+    """Hyperparameters of a GPT; the defaults are GPT-2 small (124M parameters)."""
+
+    vocab_size: int = 50257  # V: GPT-2's byte-level BPE vocabulary
+    block_size: int = 1024  # longest context (learned position table size)
+    n_layer: int = 12  # L blocks
+    n_head: int = 12  # nh heads per block
+    n_embd: int = 768  # E model width; the MLP is 4E wide
+    dropout: float = 0.0  # on embeddings, attention weights and residual branches
+    bias: bool = True  # biases in the linear layers and layer norms
+    tie_weights: bool = True  # the output layer shares the token embedding matrix
+    positions: str = "learned"  # "learned" (GPT-2), "sinusoidal" or "rope"
+    activation: str = "gelu_tanh"  # GPT-2's tanh approximation of GELU
+    layer_norm_eps: float = 1e-5
+
+    def validate(self) -> GPTConfig:
+        for name in ("vocab_size", "block_size", "n_layer", "n_head", "n_embd"):
+            if getattr(self, name) < 1:
+                raise SeqlabError(f"GPTConfig.{name}: expected a positive integer, got {getattr(self, name)}")
+        if self.n_embd % self.n_head:
+            raise SeqlabError(f"GPTConfig: n_embd ({self.n_embd}) must be divisible by n_head ({self.n_head})")
+        if self.positions not in POSITIONS:
+            raise SeqlabError(f"GPTConfig.positions: expected one of {', '.join(POSITIONS)}, got {self.positions!r}")
+        if not 0.0 <= self.dropout < 1.0:
+            raise SeqlabError(f"GPTConfig.dropout: expected a probability in [0, 1), got {self.dropout}")
+        return self
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+class GPT(nn.Module):
+    """Decoder-only Transformer language model.
+
+    ``forward(idx (B, T), cache=None, need_weights=False)`` -> logits (B, T, V), or
+    ``(logits, [weights (B, nh, T, S) per block])``. With ``cache`` (from ``new_cache()``) the
+    ids are the positions after those already cached.
+
+    Example:
+        >>> model = GPT(GPTConfig(vocab_size=50, block_size=16, n_layer=2, n_head=2, n_embd=16))
+        >>> model(torch.randint(50, (3, 10))).shape
+        torch.Size([3, 10, 50])
+    """
+
+    def __init__(self, config: GPTConfig):
+        super().__init__()
+        self.config = config.validate()
+        c = config
+        self.wte = nn.Embedding(c.vocab_size, c.n_embd)
+        if c.positions == "learned":
+            self.wpe = LearnedPositionalEmbedding(c.block_size, c.n_embd)
+        elif c.positions == "sinusoidal":
+            self.wpe = SinusoidalPositionalEncoding(c.n_embd, c.block_size)
+        else:
+            self.wpe = None  # rotary positions live inside attention
+        self.drop = nn.Dropout(c.dropout)
+        self.blocks = nn.ModuleList([
+            TransformerEncoderLayer(c.n_embd, c.n_head, 4 * c.n_embd, c.dropout, c.activation, c.layer_norm_eps,
+                                    norm_first=True, bias=c.bias, rope=c.positions == "rope")
+            for _ in range(c.n_layer)])
+        self.ln_f = LayerNorm(c.n_embd, eps=c.layer_norm_eps, bias=c.bias)
+        self.lm_head = nn.Linear(c.n_embd, c.vocab_size, bias=False)
+        self._init_weights()
+        if c.tie_weights:
+            self.lm_head.weight = self.wte.weight
+
+    def _init_weights(self) -> None:
+        """GPT-2's initialisation: N(0, 0.02) everywhere, residual projections scaled by 1/sqrt(2L)."""
+        residual_std = 0.02 / math.sqrt(2 * self.config.n_layer)
+        for name, p in self.named_parameters():
+            if name.endswith("bias"):
+                nn.init.zeros_(p)
+            elif "norm" in name or name.startswith("ln_f"):
+                nn.init.ones_(p)
+            elif name.endswith(("out_proj.weight", "linear2.weight")):
+                nn.init.normal_(p, std=residual_std)
+            else:
+                nn.init.normal_(p, std=0.02)
+
+    def new_cache(self) -> list[KVCache]:
+        return [KVCache() for _ in self.blocks]
+
+    def forward(self, idx: torch.Tensor, cache: list[KVCache] | None = None, need_weights: bool = False):
+        if idx.dim() != 2:
+            raise SeqlabError(f"idx: expected token ids of shape (B, T), got {tuple(idx.shape)}")
+        T = idx.shape[1]
+        offset = 0 if cache is None else cache[0].length
+        if self.config.positions == "learned" and offset + T > self.config.block_size:
+            raise SeqlabError(f"sequence of {offset + T} tokens is longer than block_size={self.config.block_size}")
+        x = self.wte(idx)  # (B, T, E)
+        if self.wpe is not None:
+            x = self.wpe(x, offset)  # + W_p[offset : offset + T]
+        x = self.drop(x)
+        can_attend = masks.causal_mask(T, offset + T, device=idx.device)  # (T, S)
+        all_weights = []
+        for i, block in enumerate(self.blocks):
+            block_cache = None if cache is None else cache[i]
+            if need_weights:
+                x, weights = block(x, can_attend, block_cache, need_weights=True)
+                all_weights.append(weights)
+            else:
+                x = block(x, can_attend, block_cache)
+        logits = self.lm_head(self.ln_f(x))  # (B, T, E) -> (B, T, V)
+        return (logits, all_weights) if need_weights else logits
+
+    # -- generation ----------------------------------------------------------------------------------
+    def _step(self, use_cache: bool):
+        def step(tokens: torch.Tensor, cache):
+            if use_cache:
+                logits = self(tokens[:, cache[0].length:], cache)  # only the positions not yet cached
+            else:
+                logits = self(tokens[:, -self.config.block_size:])  # crop to the context window
+            return logits[:, -1], cache
+        return step
+
+    @torch.no_grad()
+    def generate(self, prompt: torch.Tensor, max_new_tokens: int, temperature: float = 1.0,
+                 top_k: int | None = None, top_p: float | None = None, eos_id: int | None = None,
+                 use_cache: bool = True, generator: torch.Generator | None = None) -> torch.Tensor:
+        """Continue ``prompt`` (B, T0); returns (B, T0 + n). ``temperature=0`` is greedy decoding."""
+        was_training = self.training
+        self.eval()
+        try:
+            return decode(self._step(use_cache), self.new_cache() if use_cache else None, prompt, max_new_tokens,
+                          eos_id, temperature, top_k, top_p, generator)
+        finally:
+            self.train(was_training)
+
+    @torch.no_grad()
+    def beam_search(self, prompt: torch.Tensor, max_new_tokens: int, beam_size: int = 4, eos_id: int | None = None,
+                    length_penalty: float = 1.0) -> list[Hypothesis]:
+        """The most probable continuation of each row of ``prompt`` (B, T0) found by beam search."""
+        was_training = self.training
+        self.eval()
+        try:
+            return beam_search(self._step(True), self.new_cache(), prompt, max_new_tokens, beam_size, eos_id,
+                               length_penalty)
+        finally:
+            self.train(was_training)

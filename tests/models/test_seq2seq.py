@@ -1,0 +1,107 @@
+"""RNN encoder-decoder with attention and the Transformer encoder-decoder: masking, caching, learning."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from seqlab.errors import SeqlabError
+from seqlab.models.seq2seq import Seq2SeqAttention
+from seqlab.models.transformer import TransformerSeq2Seq
+
+PAD, BOS, EOS = 0, 1, 2
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _one_thread():
+    """Tiny models gain nothing from threads, and on a shared loaded machine two threads spin-wait."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def reversal_batch():
+    """Four source sentences of different lengths; the target is the source reversed."""
+    sentences = [[3, 4, 5, 6, 7], [8, 9, 3], [5, 5, 6, 7], [9, 8]]
+    S, T = max(map(len, sentences)), max(map(len, sentences)) + 1
+    src = torch.full((4, S), PAD)
+    tgt_in, tgt_out = torch.full((4, T), PAD), torch.full((4, T), PAD)
+    for i, s in enumerate(sentences):
+        src[i, :len(s)] = torch.tensor(s)
+        target = s[::-1]
+        tgt_in[i, :len(s) + 1] = torch.tensor([BOS, *target])
+        tgt_out[i, :len(s) + 1] = torch.tensor([*target, EOS])
+    return src, torch.tensor(list(map(len, sentences))), tgt_in, tgt_out, [s[::-1] for s in sentences]
+
+
+def overfit(model, steps, lr):
+    src, lengths, tgt_in, tgt_out, _ = reversal_batch()
+    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
+    for _ in range(steps):
+        logits = model(src, lengths, tgt_in)
+        loss = F.cross_entropy(logits.flatten(0, 1), tgt_out.flatten(), ignore_index=PAD)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    return loss.item()
+
+
+def models():
+    return {
+        "gru-additive": lambda: Seq2SeqAttention(10, 10, 16, 32, cell="gru", attention="additive"),
+        "lstm-general": lambda: Seq2SeqAttention(10, 10, 16, 32, num_layers=2, cell="lstm", attention="general"),
+        "gru-dot": lambda: Seq2SeqAttention(10, 10, 16, 32, cell="gru", attention="dot", bidirectional=False),
+        "transformer": lambda: TransformerSeq2Seq(10, 10, d_model=32, nhead=4, num_encoder_layers=2,
+                                                  num_decoder_layers=2, dim_feedforward=64, dropout=0.0),
+        "transformer-pre-ln": lambda: TransformerSeq2Seq(10, 10, d_model=16, nhead=2, num_encoder_layers=1,
+                                                         num_decoder_layers=1, dim_feedforward=32, dropout=0.0,
+                                                         norm_first=True, share_embeddings=True),
+    }
+
+
+@pytest.mark.parametrize("name", list(models()))
+def test_source_padding_changes_nothing(name):
+    model = models()[name]().double().eval()
+    src, lengths, tgt_in, _, _ = reversal_batch()
+    logits, weights = model(src, lengths, tgt_in, need_weights=True)
+    noisy = src.clone()
+    noisy[src == PAD] = 7  # garbage where the padding was
+    torch.testing.assert_close(model(noisy, lengths, tgt_in), logits, atol=1e-12, rtol=0)
+    cross = weights if isinstance(weights, torch.Tensor) else weights["cross"][-1]
+    is_pad = (src == PAD)[:, None, :] if cross.dim() == 3 else (src == PAD)[:, None, None, :]
+    assert cross.masked_select(is_pad.expand_as(cross)).eq(0).all()
+
+
+def test_transformer_decoder_is_causal_and_its_cache_matches_the_full_pass():
+    model = models()["transformer"]().double().eval()
+    src, lengths, tgt_in, _, _ = reversal_batch()
+    full = model(src, lengths, tgt_in)
+    changed = tgt_in.clone()
+    changed[:, 3] = 9
+    torch.testing.assert_close(model(src, lengths, changed)[:, :3], full[:, :3], atol=0, rtol=0)
+    state = model.start_decoding(src, lengths)
+    steps = [model._step(tgt_in[:, : t + 1], state)[0] for t in range(tgt_in.shape[1])]
+    torch.testing.assert_close(torch.stack(steps, 1), full, atol=1e-12, rtol=1e-10)
+
+
+@pytest.mark.parametrize(("name", "steps", "lr"), [("gru-additive", 150, 1e-2), ("lstm-general", 150, 1e-2),
+                                                   ("transformer", 150, 3e-3)])
+def test_it_learns_to_reverse_one_tiny_batch(name, steps, lr):
+    torch.manual_seed(0)
+    model = models()[name]()
+    loss = overfit(model, steps, lr)
+    assert loss < 0.05, loss
+    src, lengths, _, _, expected = reversal_batch()
+    assert model.translate(src, lengths, BOS, EOS, max_len=8) == expected
+    assert model.translate(src, lengths, BOS, EOS, max_len=8, beam_size=3) == expected
+
+
+def test_bad_arguments_raise():
+    with pytest.raises(SeqlabError, match="dot"):
+        Seq2SeqAttention(10, 10, attention="dot", bidirectional=True)
+    with pytest.raises(SeqlabError, match="cell"):
+        Seq2SeqAttention(10, 10, cell="rnn2")
+    with pytest.raises(SeqlabError, match="share_embeddings"):
+        TransformerSeq2Seq(10, 12, share_embeddings=True)
