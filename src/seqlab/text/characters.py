@@ -13,7 +13,7 @@ class CharacterVocabulary:
     Example:
         >>> vocab = CharacterVocabulary.from_text("hello")
         >>> vocab.encode("hell").tolist(), vocab.decode([3, 1])
-        ([2, 1, 3, 3], 'le')
+        ([1, 0, 2, 2], 'oh')
     """
 
     def __init__(self, characters: list[str]):

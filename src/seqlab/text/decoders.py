@@ -1,0 +1,121 @@
+"""Decoders: the last stage, tokens -> text.
+
+``ByteLevel`` joins the byte characters and decodes the UTF-8 (bytes that do not form UTF-8 become
+U+FFFD); ``WordPiece`` glues ``##`` continuations to the previous token and puts a space before the
+others; ``Fuse`` concatenates. Without a decoder, tokens are joined with spaces (as ``tokenizers``
+does). Each serialises to the JSON of Hugging Face ``tokenizers``.
+
+Example:
+    >>> WordPiece().decode(["un", "##believ", "##able", "!"])
+    'unbelievable!'
+"""
+
+from __future__ import annotations
+
+from seqlab.errors import SeqlabError
+from seqlab.text.byte_level import from_byte_chars
+
+_CLEANUP = [(" .", "."), (" ?", "?"), (" !", "!"), (" ,", ","), (" ' ", "'"), (" n't", "n't"), (" 'm", "'m"),
+            (" do not", " don't"), (" 's", "'s"), (" 've", "'ve"), (" 're", "'re")]
+
+
+class Decoder:
+    """Base class: ``decode_chain`` maps tokens to strings that ``decode`` concatenates."""
+
+    def decode_chain(self, tokens: list[str]) -> list[str]:
+        raise NotImplementedError
+
+    def decode(self, tokens: list[str]) -> str:
+        return "".join(self.decode_chain(tokens))
+
+    def to_json(self) -> dict:
+        return {"type": type(self).__name__}
+
+    def __eq__(self, other) -> bool:
+        return type(other) is type(self) and other.to_json() == self.to_json()
+
+
+class ByteLevel(Decoder):
+    """Byte characters back to bytes, then UTF-8 (invalid sequences become U+FFFD)."""
+
+    def decode_chain(self, tokens: list[str]) -> list[str]:
+        return [from_byte_chars("".join(tokens))]
+
+    def to_json(self) -> dict:
+        return {"type": "ByteLevel", "add_prefix_space": True, "trim_offsets": True, "use_regex": True}
+
+
+class WordPiece(Decoder):
+    """Drop the ``prefix`` of continuations, space the other tokens; ``cleanup`` re-attaches punctuation."""
+
+    def __init__(self, prefix: str = "##", cleanup: bool = True):
+        self.prefix, self.cleanup = prefix, cleanup
+
+    def decode_chain(self, tokens: list[str]) -> list[str]:
+        out = []
+        for i, token in enumerate(tokens):
+            if i > 0:
+                token = token[len(self.prefix):] if token.startswith(self.prefix) else " " + token
+            if self.cleanup:
+                for before, after in _CLEANUP:
+                    token = token.replace(before, after)
+            out.append(token)
+        return out
+
+    def to_json(self) -> dict:
+        return {"type": "WordPiece", "prefix": self.prefix, "cleanup": self.cleanup}
+
+
+class Fuse(Decoder):
+    """Concatenate the tokens."""
+
+    def decode_chain(self, tokens: list[str]) -> list[str]:
+        return ["".join(tokens)]
+
+
+class Replace(Decoder):
+    """Replace a literal string in every token (e.g. ``▁`` back to a space)."""
+
+    def __init__(self, pattern: str, content: str):
+        self.pattern, self.content = pattern, content
+
+    def decode_chain(self, tokens: list[str]) -> list[str]:
+        return [token.replace(self.pattern, self.content) for token in tokens]
+
+    def to_json(self) -> dict:
+        return {"type": "Replace", "pattern": {"String": self.pattern}, "content": self.content}
+
+
+class Sequence(Decoder):
+    """Apply decoders one after the other."""
+
+    def __init__(self, decoders: list[Decoder]):
+        self.decoders = list(decoders)
+
+    def decode_chain(self, tokens: list[str]) -> list[str]:
+        for decoder in self.decoders:
+            tokens = decoder.decode_chain(tokens)
+        return tokens
+
+    def to_json(self) -> dict:
+        return {"type": "Sequence", "decoders": [d.to_json() for d in self.decoders]}
+
+
+def decoder_from_json(data: dict | None) -> Decoder | None:
+    """Build a decoder from HF ``tokenizer.json``'s ``"decoder"`` entry."""
+    if data is None:
+        return None
+    kind = data.get("type")
+    if kind == "ByteLevel":
+        return ByteLevel()
+    if kind == "WordPiece":
+        return WordPiece(data.get("prefix", "##"), data.get("cleanup", True))
+    if kind == "Fuse":
+        return Fuse()
+    if kind == "Replace":
+        if "String" not in data["pattern"]:
+            raise SeqlabError("decoder Replace: only literal (String) patterns are supported")
+        return Replace(data["pattern"]["String"], data["content"])
+    if kind == "Sequence":
+        return Sequence([decoder_from_json(item) for item in data["decoders"]])
+    raise SeqlabError(f"decoder: expected one of ByteLevel, WordPiece, Fuse, Replace, Sequence; got {kind!r}")

@@ -1,0 +1,232 @@
+"""Tokenizer models: one piece (a pre-tokenized "word") -> tokens, each with its id and character span.
+
+``BPE`` applies learned merges, lowest rank first; ``WordPiece`` takes the longest vocabulary entry
+at each position (``##`` marks a continuation); ``WordLevel`` looks the whole piece up. Each
+serialises to the ``"model"`` entry of Hugging Face's ``tokenizer.json``.
+
+A token is ``(id, text, start, end)`` with ``[start, end)`` the characters of the piece it covers.
+
+Example:
+    >>> bpe = BPE({"a": 0, "b": 1, "ab": 2}, [("a", "b")])
+    >>> [(token_id, text) for token_id, text, _, _ in bpe.tokenize("aba")]
+    [(2, 'ab'), (0, 'a')]
+"""
+
+from __future__ import annotations
+
+import itertools
+
+from seqlab.errors import SeqlabError
+
+Token = tuple[int, str, int, int]
+
+
+class Model:
+    """Base class of the models: a vocabulary plus ``tokenize(piece) -> list[Token]``."""
+
+    vocab: dict[str, int]
+
+    def tokenize(self, piece: str) -> list[Token]:
+        raise NotImplementedError
+
+    def to_json(self) -> dict:
+        raise NotImplementedError
+
+    def token_to_id(self, token: str) -> int | None:
+        return self.vocab.get(token)
+
+    def __eq__(self, other) -> bool:
+        return type(other) is type(self) and other.to_json() == self.to_json()
+
+    def _unk_id(self, unk_token: str | None) -> int | None:
+        if unk_token is None:
+            return None
+        if unk_token not in self.vocab:
+            raise SeqlabError(f"unk_token {unk_token!r} is not in the vocabulary")
+        return self.vocab[unk_token]
+
+
+class BPE(Model):
+    """Byte-pair encoding: split a piece into characters, then apply the merges by rank.
+
+    At each step the adjacent pair with the lowest merge rank is merged everywhere in the piece,
+    left to right, until no adjacent pair has a merge. Characters missing from the vocabulary become
+    ``unk_token`` (consecutive ones fused when ``fuse_unk``), or are dropped when there is none.
+
+    Args:
+        vocab: token -> id.
+        merges: ``(left, right)`` pairs in the order learned (rank = position).
+        unk_token: token for characters outside the vocabulary.
+        continuing_subword_prefix, end_of_word_suffix: marks added to the non-first characters and
+            to the last character of a piece before merging (as in ``tokenizers``).
+        fuse_unk: merge runs of unknown characters into one ``unk_token``.
+        ignore_merges: take a piece that is itself in the vocabulary as one token, skipping the merges.
+    """
+
+    def __init__(self, vocab: dict[str, int], merges: list[tuple[str, str]], unk_token: str | None = None,
+                 continuing_subword_prefix: str | None = None, end_of_word_suffix: str | None = None,
+                 fuse_unk: bool = False, ignore_merges: bool = False):
+        self.vocab = dict(vocab)
+        self.merges = [tuple(pair) for pair in merges]
+        self.unk_token, self.fuse_unk, self.ignore_merges = unk_token, fuse_unk, ignore_merges
+        self.continuing_subword_prefix, self.end_of_word_suffix = continuing_subword_prefix, end_of_word_suffix
+        self.id_to_token = {i: token for token, i in self.vocab.items()}
+        self._unk = self._unk_id(unk_token)
+        # (left id, right id) -> (rank, merged id): the lookup the merge loop needs
+        self.ranks: dict[tuple[int, int], tuple[int, int]] = {}
+        prefix_length = len(continuing_subword_prefix or "")
+        for rank, (left, right) in enumerate(self.merges):
+            if left not in self.vocab or right not in self.vocab:
+                raise SeqlabError(f"BPE merge {rank} ({left!r}, {right!r}): expected both tokens in the vocabulary")
+            merged = left + (right[prefix_length:] if prefix_length and right.startswith(
+                continuing_subword_prefix) else right)
+            if merged not in self.vocab:
+                raise SeqlabError(f"BPE merge {rank} ({left!r}, {right!r}): the result {merged!r} is not in the "
+                                  "vocabulary")
+            self.ranks.setdefault((self.vocab[left], self.vocab[right]), (rank, self.vocab[merged]))
+
+    def tokenize(self, piece: str) -> list[Token]:
+        if not piece:
+            return []
+        if self.ignore_merges and piece in self.vocab:
+            return [(self.vocab[piece], piece, 0, len(piece))]
+        ids, spans = self._symbols(piece)
+        ranks = self.ranks
+        while len(ids) > 1:
+            best, best_rank = None, None
+            for pair in itertools.pairwise(ids):
+                found = ranks.get(pair)
+                if found is not None and (best_rank is None or found[0] < best_rank):
+                    best, best_rank = pair, found[0]
+            if best is None:
+                break
+            a, b = best
+            new = ranks[best][1]
+            merged_ids, merged_spans, i = [], [], 0
+            while i < len(ids):
+                if i + 1 < len(ids) and ids[i] == a and ids[i + 1] == b:
+                    merged_ids.append(new)
+                    merged_spans.append((spans[i][0], spans[i + 1][1]))
+                    i += 2
+                else:
+                    merged_ids.append(ids[i])
+                    merged_spans.append(spans[i])
+                    i += 1
+            ids, spans = merged_ids, merged_spans
+        id_to_token = self.id_to_token
+        return [(i, id_to_token[i], start, end) for i, (start, end) in zip(ids, spans)]
+
+    def _symbols(self, piece: str) -> tuple[list[int], list[tuple[int, int]]]:
+        """The initial symbols: one per character (with prefix/suffix marks), unknowns mapped or dropped."""
+        ids: list[int] = []
+        spans: list[tuple[int, int]] = []
+        last = len(piece) - 1
+        previous_unknown = False
+        for i, ch in enumerate(piece):
+            symbol = ch
+            if i > 0 and self.continuing_subword_prefix:
+                symbol = self.continuing_subword_prefix + symbol
+            if i == last and self.end_of_word_suffix:
+                symbol = symbol + self.end_of_word_suffix
+            token_id = self.vocab.get(symbol)
+            if token_id is None:
+                if self._unk is None:
+                    previous_unknown = False
+                    continue
+                if self.fuse_unk and previous_unknown:
+                    spans[-1] = (spans[-1][0], i + 1)
+                    continue
+                token_id, previous_unknown = self._unk, True
+            else:
+                previous_unknown = False
+            ids.append(token_id)
+            spans.append((i, i + 1))
+        return ids, spans
+
+    def to_json(self) -> dict:
+        return {"type": "BPE", "dropout": None, "unk_token": self.unk_token,
+                "continuing_subword_prefix": self.continuing_subword_prefix,
+                "end_of_word_suffix": self.end_of_word_suffix, "fuse_unk": self.fuse_unk, "byte_fallback": False,
+                "ignore_merges": self.ignore_merges, "vocab": self.vocab, "merges": [list(m) for m in self.merges]}
+
+
+class WordPiece(Model):
+    """WordPiece (BERT): at each position take the longest vocabulary entry; later ones carry ``##``.
+
+    A piece longer than ``max_input_chars_per_word`` characters, or one with a position where no
+    entry matches, becomes the single token ``unk_token``.
+    """
+
+    def __init__(self, vocab: dict[str, int], unk_token: str = "[UNK]", continuing_subword_prefix: str = "##",
+                 max_input_chars_per_word: int = 100):
+        self.vocab = dict(vocab)
+        self.unk_token, self.continuing_subword_prefix = unk_token, continuing_subword_prefix
+        self.max_input_chars_per_word = max_input_chars_per_word
+        self._unk = self._unk_id(unk_token)
+        self._longest = max((len(token) for token in self.vocab), default=1)
+
+    def tokenize(self, piece: str) -> list[Token]:
+        if not piece:
+            return []
+        unknown = [(self._unk, self.unk_token, 0, len(piece))]
+        if len(piece) > self.max_input_chars_per_word:
+            return unknown
+        tokens: list[Token] = []
+        start, n = 0, len(piece)
+        while start < n:
+            prefix = self.continuing_subword_prefix if start > 0 else ""
+            end = min(n, start + self._longest)
+            while end > start:
+                candidate = prefix + piece[start:end]
+                if candidate in self.vocab:
+                    tokens.append((self.vocab[candidate], candidate, start, end))
+                    break
+                end -= 1
+            if end == start:
+                return unknown
+            start = end
+        return tokens
+
+    def to_json(self) -> dict:
+        return {"type": "WordPiece", "unk_token": self.unk_token,
+                "continuing_subword_prefix": self.continuing_subword_prefix,
+                "max_input_chars_per_word": self.max_input_chars_per_word, "vocab": self.vocab}
+
+
+class WordLevel(Model):
+    """One token per piece: its id in the vocabulary, or ``unk_token``'s."""
+
+    def __init__(self, vocab: dict[str, int], unk_token: str | None = "<unk>"):
+        self.vocab = dict(vocab)
+        self.unk_token = unk_token
+        self._unk = self._unk_id(unk_token)
+
+    def tokenize(self, piece: str) -> list[Token]:
+        if not piece:
+            return []
+        token_id = self.vocab.get(piece)
+        if token_id is not None:
+            return [(token_id, piece, 0, len(piece))]
+        if self._unk is None:
+            raise SeqlabError(f"WordLevel: {piece!r} is not in the vocabulary and there is no unk_token")
+        return [(self._unk, self.unk_token, 0, len(piece))]
+
+    def to_json(self) -> dict:
+        return {"type": "WordLevel", "vocab": self.vocab, "unk_token": self.unk_token}
+
+
+def model_from_json(data: dict) -> Model:
+    """Build a model from HF ``tokenizer.json``'s ``"model"`` entry."""
+    kind = data.get("type")
+    if kind == "BPE" or (kind is None and "merges" in data):
+        if data.get("byte_fallback") or data.get("dropout"):
+            raise SeqlabError("BPE: byte_fallback and dropout are not supported; expected false and null")
+        merges = [tuple(m.split(" ", 1)) if isinstance(m, str) else tuple(m) for m in data.get("merges", [])]
+        return BPE(data["vocab"], merges, data.get("unk_token"), data.get("continuing_subword_prefix"),
+                   data.get("end_of_word_suffix"), data.get("fuse_unk", False), data.get("ignore_merges", False))
+    if kind == "WordPiece":
+        return WordPiece(data["vocab"], data.get("unk_token", "[UNK]"), data.get("continuing_subword_prefix", "##"),
+                         data.get("max_input_chars_per_word", 100))
+    if kind == "WordLevel":
+        return WordLevel(data["vocab"], data.get("unk_token"))
+    raise SeqlabError(f"model: expected one of BPE, WordPiece, WordLevel; got {kind!r}")
