@@ -1,0 +1,215 @@
+"""A BERT-style encoder (Devlin et al. 2019): embeddings, post-LN Transformer encoder, pre-training and task heads.
+
+    h_0 = LN(E_tok[x] + E_pos[p] + E_seg[s]),   h_L = Encoder(h_0)                 (GELU, post-LN, bidirectional)
+    pooled = tanh(W_p h_L[CLS])                                                    (the first position)
+    MLM:  p(x_t | x_masked) = softmax(LN(GELU(W_t h_L,t)) E_tok^T + b)              (output tied to the embeddings)
+    NSP:  p(IsNext | A, B) = softmax(W_nsp pooled)
+
+``mask_tokens`` builds the MLM inputs: 15% of the maskable positions are chosen; of those
+80% become [MASK], 10% a random token, 10% stay as they are; the labels keep the original id
+at chosen positions and -100 (ignored by ``F.cross_entropy``) elsewhere. It returns new
+tensors and never changes its input.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from seqlab.errors import SeqlabError
+from seqlab.nn import LayerNorm, TransformerEncoder, TransformerEncoderLayer, masks
+
+IGNORE = -100  # label of positions that carry no loss (F.cross_entropy's ignore_index)
+
+
+@dataclass
+class BertConfig:
+    """Hyperparameters of a BERT; the defaults are BERT-base (110M parameters)."""
+
+    vocab_size: int = 30522  # V: uncased English WordPiece
+    hidden_size: int = 768  # H
+    num_hidden_layers: int = 12  # L
+    num_attention_heads: int = 12  # A
+    intermediate_size: int = 3072  # feed-forward width, 4H
+    max_position_embeddings: int = 512  # longest input
+    type_vocab_size: int = 2  # segments A and B
+    dropout: float = 0.1  # on embeddings, attention weights and residual branches
+    layer_norm_eps: float = 1e-12
+
+    def validate(self) -> BertConfig:
+        for name in ("vocab_size", "hidden_size", "num_hidden_layers", "num_attention_heads", "intermediate_size",
+                     "max_position_embeddings", "type_vocab_size"):
+            if getattr(self, name) < 1:
+                raise SeqlabError(f"BertConfig.{name}: expected a positive integer, got {getattr(self, name)}")
+        if self.hidden_size % self.num_attention_heads:
+            raise SeqlabError(f"BertConfig: hidden_size ({self.hidden_size}) must be divisible by "
+                              f"num_attention_heads ({self.num_attention_heads})")
+        return self
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def mask_tokens(input_ids: torch.Tensor, vocab_size: int, mask_id: int, special_ids=(), mlm_probability: float = 0.15,
+                is_real: torch.Tensor | None = None, generator: torch.Generator | None = None,
+                ) -> tuple[torch.Tensor, torch.Tensor]:
+    """Masked-language-model corruption with BERT's 80/10/10 rule.
+
+    Args:
+        input_ids: (B, T) token ids; not modified.
+        vocab_size: random replacements are drawn uniformly from [0, vocab_size).
+        mask_id: the [MASK] id. special_ids: ids never chosen ([CLS], [SEP], [PAD], ...).
+        is_real: optional (B, T) boolean, False on padding (never chosen).
+
+    Returns:
+        ``(inputs, labels)``, both new (B, T) tensors: labels hold the original id at the chosen
+        positions and -100 elsewhere.
+    """
+    if not 0.0 < mlm_probability < 1.0:
+        raise SeqlabError(f"mlm_probability: expected a probability in (0, 1), got {mlm_probability}")
+    device = input_ids.device
+    maskable = torch.ones_like(input_ids, dtype=torch.bool)
+    for special in special_ids:
+        maskable &= input_ids != special
+    if is_real is not None:
+        maskable &= is_real
+
+    def uniform() -> torch.Tensor:
+        return torch.rand(input_ids.shape, generator=generator, device=device)
+
+    chosen = (uniform() < mlm_probability) & maskable
+    labels = input_ids.masked_fill(~chosen, IGNORE)
+    rule = uniform()  # one draw decides between the three fates of a chosen position
+    to_mask = chosen & (rule < 0.8)  # 80%: [MASK]
+    to_random = chosen & (rule >= 0.8) & (rule < 0.9)  # 10%: a random token; the last 10% keep theirs
+    random_ids = torch.randint(vocab_size, input_ids.shape, generator=generator, device=device)
+    inputs = input_ids.masked_fill(to_mask, mask_id)
+    inputs = torch.where(to_random, random_ids, inputs)
+    return inputs, labels
+
+
+class BertEmbeddings(nn.Module):
+    """h_0 = Dropout(LN(E_tok[x] + E_pos[p] + E_seg[s])): (B, T) ids -> (B, T, H)."""
+
+    def __init__(self, config: BertConfig):
+        super().__init__()
+        self.word_embeddings = nn.Embedding(config.vocab_size, config.hidden_size)
+        self.position_embeddings = nn.Embedding(config.max_position_embeddings, config.hidden_size)
+        self.token_type_embeddings = nn.Embedding(config.type_vocab_size, config.hidden_size)
+        self.norm = LayerNorm(config.hidden_size, eps=config.layer_norm_eps)
+        self.dropout = nn.Dropout(config.dropout)
+        self.max_positions = config.max_position_embeddings
+
+    def forward(self, input_ids: torch.Tensor, token_type_ids: torch.Tensor | None = None) -> torch.Tensor:
+        length = input_ids.shape[1]
+        if length > self.max_positions:
+            raise SeqlabError(f"input of {length} tokens is longer than "
+                              f"max_position_embeddings={self.max_positions}")
+        positions = torch.arange(length, device=input_ids.device)
+        segments = torch.zeros_like(input_ids) if token_type_ids is None else token_type_ids
+        x = self.word_embeddings(input_ids) + self.position_embeddings(positions) + self.token_type_embeddings(segments)
+        return self.dropout(self.norm(x))
+
+
+class BertModel(nn.Module):
+    """Embeddings + encoder + pooler.
+
+    ``forward(input_ids (B, T), lengths=None, token_type_ids=None, need_weights=False)`` returns
+    ``(sequence (B, T, H), pooled (B, H))`` (and the per-layer weights (B, A, T, T) when asked).
+    ``lengths`` marks the real tokens of a padded batch; without it every position is real.
+
+    Example:
+        >>> model = BertModel(BertConfig(vocab_size=50, hidden_size=16, num_hidden_layers=2,
+        ...                              num_attention_heads=2, intermediate_size=32))
+        >>> sequence, pooled = model(torch.randint(50, (2, 7)))
+        >>> sequence.shape, pooled.shape
+        (torch.Size([2, 7, 16]), torch.Size([2, 16]))
+    """
+
+    def __init__(self, config: BertConfig):
+        super().__init__()
+        self.config = config.validate()
+        self.embeddings = BertEmbeddings(config)
+        layer = TransformerEncoderLayer(config.hidden_size, config.num_attention_heads, config.intermediate_size,
+                                        config.dropout, "gelu", config.layer_norm_eps)
+        self.encoder = TransformerEncoder(layer, config.num_hidden_layers)
+        self.pooler = nn.Linear(config.hidden_size, config.hidden_size)
+        self.apply(_init_bert)
+
+    def forward(self, input_ids: torch.Tensor, lengths: torch.Tensor | None = None,
+                token_type_ids: torch.Tensor | None = None, need_weights: bool = False):
+        if input_ids.dim() != 2:
+            raise SeqlabError(f"input_ids: expected token ids (B, T), got shape {tuple(input_ids.shape)}")
+        can_attend = None
+        if lengths is not None:
+            lengths = torch.as_tensor(lengths, device=input_ids.device)
+            can_attend = masks.key_padding(masks.lengths_to_mask(lengths, input_ids.shape[1]))  # (B, 1, 1, T)
+        out = self.encoder(self.embeddings(input_ids, token_type_ids), can_attend, need_weights=need_weights)
+        sequence, weights = out if need_weights else (out, None)
+        pooled = torch.tanh(self.pooler(sequence[:, 0]))  # the [CLS] position
+        return (sequence, pooled, weights) if need_weights else (sequence, pooled)
+
+
+def _init_bert(module: nn.Module) -> None:
+    """BERT's initialisation: N(0, 0.02) for matrices and embeddings, zero biases."""
+    if isinstance(module, nn.Linear | nn.Embedding):
+        nn.init.normal_(module.weight, std=0.02)
+    if isinstance(module, nn.Linear) and module.bias is not None:
+        nn.init.zeros_(module.bias)
+    if hasattr(module, "in_proj_weight") and module.in_proj_weight is not None:
+        nn.init.normal_(module.in_proj_weight, std=0.02)
+
+
+class BertForPreTraining(nn.Module):
+    """BERT with its pre-training heads: masked-language model and (optionally) next-sentence prediction.
+
+    ``forward(input_ids, lengths=None, token_type_ids=None)`` -> ``(mlm_logits (B, T, V), nsp_logits (B, 2))``;
+    nsp_logits is None without ``next_sentence``. ``loss(...)`` adds the two cross-entropies.
+    """
+
+    def __init__(self, config: BertConfig, next_sentence: bool = True):
+        super().__init__()
+        self.bert = BertModel(config)
+        H = config.hidden_size
+        self.transform = nn.Linear(H, H)  # W_t
+        self.transform_norm = LayerNorm(H, eps=config.layer_norm_eps)
+        self.decoder = nn.Linear(H, config.vocab_size)  # weight tied to E_tok, bias b of its own
+        self.decoder.weight = self.bert.embeddings.word_embeddings.weight
+        nn.init.zeros_(self.decoder.bias)
+        nn.init.normal_(self.transform.weight, std=0.02)
+        nn.init.zeros_(self.transform.bias)
+        self.nsp = nn.Linear(H, 2) if next_sentence else None
+
+    def forward(self, input_ids, lengths=None, token_type_ids=None):
+        sequence, pooled = self.bert(input_ids, lengths, token_type_ids)
+        mlm_logits = self.decoder(self.transform_norm(F.gelu(self.transform(sequence))))  # (B, T, V)
+        nsp_logits = self.nsp(pooled) if self.nsp is not None else None  # (B, 2)
+        return mlm_logits, nsp_logits
+
+    def loss(self, input_ids, labels, lengths=None, token_type_ids=None, next_sentence_labels=None) -> torch.Tensor:
+        mlm_logits, nsp_logits = self(input_ids, lengths, token_type_ids)
+        loss = F.cross_entropy(mlm_logits.flatten(0, 1), labels.flatten(), ignore_index=IGNORE)
+        if nsp_logits is not None and next_sentence_labels is not None:
+            loss = loss + F.cross_entropy(nsp_logits, next_sentence_labels)
+        return loss
+
+
+class BertForSequenceClassification(nn.Module):
+    """Fine-tuning head: logits (B, K) = W_c Dropout(pooled)."""
+
+    def __init__(self, config: BertConfig, num_labels: int):
+        super().__init__()
+        if num_labels < 1:
+            raise SeqlabError(f"num_labels: expected a positive integer, got {num_labels}")
+        self.bert = BertModel(config)
+        self.dropout = nn.Dropout(config.dropout)
+        self.classifier = nn.Linear(config.hidden_size, num_labels)
+        nn.init.normal_(self.classifier.weight, std=0.02)
+        nn.init.zeros_(self.classifier.bias)
+
+    def forward(self, input_ids, lengths=None, token_type_ids=None) -> torch.Tensor:
+        _, pooled = self.bert(input_ids, lengths, token_type_ids)
+        return self.classifier(self.dropout(pooled))
