@@ -1,0 +1,42 @@
+"""Attention maps from real models are PNGs with the right labels; mismatched labels raise."""
+
+import numpy as np
+import pytest
+import torch
+from matplotlib.image import imread
+
+from seqlab.errors import SeqlabError
+from seqlab.models.gpt import GPT, GPTConfig
+from seqlab.models.seq2seq import Seq2SeqAttention
+from seqlab.plots.attention import attention_heads_figure, attention_map_figure
+
+
+def _is_png_with_content(path):
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    image = imread(path)
+    assert image.shape[0] > 100 and image.shape[1] > 100 and np.std(image) > 0.01
+
+
+def test_seq2seq_alignment_and_gpt_heads(tmp_path):
+    model = Seq2SeqAttention(12, 12, 8, 16).eval()
+    with torch.no_grad():
+        _, weights = model(torch.tensor([[3, 4, 5, 6]]), torch.tensor([4]), torch.tensor([[1, 6, 5]]),
+                           need_weights=True)
+    attention_map_figure(weights[0], ["le", "chat", "noir", "."], ["<s>", "the", "black"], tmp_path / "align.png")
+    _is_png_with_content(tmp_path / "align.png")
+
+    gpt = GPT(GPTConfig(vocab_size=12, block_size=8, n_layer=1, n_head=3, n_embd=12)).eval()
+    with torch.no_grad():
+        _, layers = gpt(torch.tensor([[1, 2, 3, 4, 5]]), need_weights=True)
+    tokens = list("abcde")
+    attention_heads_figure(layers[0][0], tokens, tokens, tmp_path / "heads.png", columns=2)
+    _is_png_with_content(tmp_path / "heads.png")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["align.png", "heads.png"]
+
+
+def test_labels_must_match_the_map(tmp_path):
+    with pytest.raises(SeqlabError, match="2 query and 3 key labels"):
+        attention_map_figure(torch.rand(2, 3), ["a", "b"], ["x", "y"], tmp_path / "bad.png")
+    with pytest.raises(SeqlabError, match="3 dimensions"):
+        attention_heads_figure(torch.rand(2, 3), ["a", "b", "c"], ["x", "y"], tmp_path / "bad.png")
+    assert not list(tmp_path.iterdir())
