@@ -16,6 +16,15 @@ from seqlab.nn import KVCache
 V, EOS = 4, 0
 
 
+@pytest.fixture(autouse=True, scope="module")
+def _one_thread():
+    """Tiny tensors gain nothing from threads, and on a shared loaded machine two threads spin-wait."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 def markov_step(table: torch.Tensor):
     """A toy model: the next-token log-probabilities depend only on the last token."""
     def step(tokens, state):
