@@ -145,10 +145,14 @@ def test_special_tokens_sit_after_bytes_and_merges(small_bpe):
     assert small_bpe.decode(encoding.ids, skip_special_tokens=False) == "hi<|endoftext|>there"
 
 
-def test_encoding_caches_pieces(small_bpe):
-    small_bpe._cache.clear()
-    small_bpe.encode("the the the")
-    assert set(small_bpe._cache) == {"the", " the"}
+def test_encoding_caches_pieces(small_bpe, monkeypatch):
+    seen = []
+    tokenize = small_bpe.model.tokenize
+    monkeypatch.setattr(small_bpe.model, "tokenize", lambda piece: seen.append(piece) or tokenize(piece))
+    small_bpe._refresh()
+    first = small_bpe.encode("the the the")
+    assert small_bpe.encode("the the the") == first
+    assert seen == ["the", "Ġthe"]  # the merges of each distinct piece are computed once
 
 
 def test_vocab_size_too_small_is_an_error():

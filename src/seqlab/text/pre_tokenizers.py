@@ -16,6 +16,7 @@ Example:
 
 from __future__ import annotations
 
+import itertools
 import unicodedata
 
 import regex
@@ -132,13 +133,17 @@ class _RegexSplit(PreTokenizer):
 
     def split(self, pieces: list[Piece]) -> list[Piece]:
         out: list[Piece] = []
+        simple = self.behavior == "isolated" and self._compiled.groups == 0
         for piece in pieces:
-            text = piece[0]
+            text, start, extra = piece
+            if simple and not extra:
+                # the fast path of GPT-2's and GPT-4's patterns, whose matches tile the whole text
+                found = self._compiled.findall(text)
+                lengths = list(map(len, found))
+                if sum(lengths) == len(text):
+                    out.extend(zip(found, itertools.accumulate(lengths, initial=start), itertools.repeat(0)))
+                    continue
             matches = [m.span() for m in self._compiled.finditer(text) if m.end() > m.start()]
-            if self.behavior == "isolated" and piece[2] == 0:
-                # the fast path of the common case: every match and gap becomes a piece
-                out.extend((text[a:b], piece[1] + a, 0) for a, b in split_spans(len(text), matches, "isolated"))
-                continue
             out.extend(sub_piece(piece, a, b) for a, b in split_spans(len(text), matches, self.behavior, self.invert))
         return out
 

@@ -119,26 +119,35 @@ class ByteLevel(PostProcessor):
 
     def __init__(self, add_prefix_space: bool = True, trim_offsets: bool = True, use_regex: bool = True):
         self.add_prefix_space, self.trim_offsets, self.use_regex = add_prefix_space, trim_offsets, use_regex
+        self._spaces: dict[str, tuple[int, int]] = {}  # token -> (leading, trailing) space characters
 
     def process(self, encoding: Encoding, pair: Encoding | None = None, add_special_tokens: bool = True) -> Encoding:
         if self.trim_offsets:
             for part in (encoding, pair):
                 if part is not None:
-                    part.offsets = self._trimmed(part)
+                    part.offsets = self.trim(part.tokens, part.offsets)
         return default_process(encoding, pair)
 
-    def _trimmed(self, encoding: Encoding) -> list[tuple[int, int]]:
-        out = []
-        for i, (token, (start, end)) in enumerate(zip(encoding.tokens, encoding.offsets)):
-            leading = len(token) - len(token.lstrip(_SPACE))
-            trailing = len(token) - len(token.rstrip(_SPACE))
+    def trim(self, tokens: list[str], offsets: list[tuple[int, int]]) -> list[tuple[int, int]]:
+        """``offsets`` with the spaces at either end of each token left out."""
+        out = list(offsets)
+        spaces = self._spaces
+        for i, token in enumerate(tokens):
+            counts = spaces.get(token)
+            if counts is None:
+                counts = (len(token) - len(token.lstrip(_SPACE)), len(token) - len(token.rstrip(_SPACE)))
+                spaces[token] = counts
+            leading, trailing = counts
+            if not (leading or trailing):
+                continue
+            start, end = out[i]
             if leading:
                 is_first = i == 0 or start == 0
                 if not (is_first and self.add_prefix_space and leading == 1):
                     start = min(start + leading, end)
             if trailing and end >= trailing:
                 end = max(end - trailing, start)
-            out.append((start, end))
+            out[i] = (start, end)
         return out
 
     def to_json(self) -> dict:
@@ -160,7 +169,7 @@ class Sequence(PostProcessor):
             if isinstance(processor, ByteLevel) and processor.trim_offsets:
                 for part in (encoding, pair):
                     if part is not None:
-                        part.offsets = processor._trimmed(part)
+                        part.offsets = processor.trim(part.tokens, part.offsets)
             else:
                 raise SeqlabError("post_processor Sequence: only ByteLevel may come before the last processor")
         return self.processors[-1].process(encoding, pair, add_special_tokens) if self.processors \

@@ -121,6 +121,7 @@ class Tokenizer:
         self.truncation: Truncation | None = None
         self.padding: Padding | None = None
         self._cache: dict[str, tuple[list[int], list[str], list[tuple[int, int]]]] = {}
+        self._trimmed_cache: dict[str, tuple[list[int], list[str], list[tuple[int, int]]]] = {}
         self._added_pattern: regex.Pattern | None = None
 
     # ----------------------------------------------------------------- construction
@@ -165,6 +166,7 @@ class Tokenizer:
 
     def _refresh(self) -> None:
         self._cache.clear()
+        self._trimmed_cache.clear()
         contents = sorted((added.content for added in self.added_tokens), key=len, reverse=True)
         self._added_pattern = regex.compile("|".join(map(regex.escape, contents))) if contents else None
 
@@ -223,9 +225,21 @@ class Tokenizer:
             return [(text, 0, 0)] if text else []
         return self.pre_tokenizer.split([(text, 0, 0)])
 
-    def _tokenize_piece(self, piece: str) -> tuple[list[int], list[str], list[tuple[int, int]]]:
-        """The model's tokens of one piece, offsets in characters of the piece (cached)."""
-        cached = self._cache.get(piece)
+    def _trims_in_cache(self) -> bool:
+        """Whether the ByteLevel post-processor's offset trimming can be done once per cached piece.
+
+        Trimming a token depends on the token alone, except for the first token when the prefix space
+        is on; so it is cached only without prefix space (and without a normalizer, whose alignment
+        must come first), and the post-processor is then skipped.
+        """
+        p = self.post_processor
+        return isinstance(p, processors.ByteLevel) and p.trim_offsets and not p.add_prefix_space \
+            and self.normalizer is None
+
+    def _tokenize_piece(self, piece: str, trim: bool = False) -> tuple[list[int], list[str], list[tuple[int, int]]]:
+        """The model's tokens of one piece, offsets in characters of the piece (cached), trimmed if ``trim``."""
+        cache = self._trimmed_cache if trim else self._cache
+        cached = cache.get(piece)
         if cached is not None:
             return cached
         if self.is_byte_level:
@@ -240,29 +254,37 @@ class Tokenizer:
             tokens = self.model.tokenize(piece)
             offsets = [(start, end) for _, _, start, end in tokens]
         result = ([t[0] for t in tokens], [t[1] for t in tokens], offsets)
-        if len(self._cache) < CACHE_CAPACITY:
-            self._cache[piece] = result
+        if trim:
+            result = (result[0], result[1], self.post_processor.trim(result[1], offsets))
+        if len(cache) < CACHE_CAPACITY:
+            cache[piece] = result
         return result
 
-    def _encode_segment(self, text: str, base: int, out: Encoding) -> None:
+    def _encode_segment(self, text: str, base: int, out: Encoding, trim: bool) -> None:
         """Append the tokens of ``text`` (no added tokens in it), which starts at ``base`` in the input."""
-        normalized = self.normalizer.normalize(Normalized.of(text)) if self.normalizer else Normalized.of(text)
-        pieces = self.pre_tokenizer.split([(normalized.text, 0, 0)]) if self.pre_tokenizer else \
-            ([(normalized.text, 0, 0)] if normalized.text else [])
-        identity = normalized.spans is None
-        for piece, start, extra in pieces:
-            ids, tokens, offsets = self._tokenize_piece(piece)
-            out.ids.extend(ids)
-            out.tokens.extend(tokens)
-            if identity and not extra:
-                out.offsets.extend((base + start + a, base + start + b) for a, b in offsets)
-                continue
-            for a, b in offsets:
-                a, b = start + max(a - extra, 0), start + max(b - extra, 0)
+        normalized = self.normalizer.normalize(Normalized(text)) if self.normalizer else None
+        if normalized is not None:
+            text = normalized.text
+        pieces = self.pre_tokenizer.split([(text, 0, 0)]) if self.pre_tokenizer else ([(text, 0, 0)] if text else [])
+        identity = normalized is None or normalized.spans is None
+        cache, tokenize = (self._trimmed_cache if trim else self._cache).get, self._tokenize_piece
+        entries = [cache(piece) or tokenize(piece, trim) for piece, _, _ in pieces]  # (ids, tokens, offsets)
+        out.ids.extend([i for entry in entries for i in entry[0]])
+        out.tokens.extend([t for entry in entries for t in entry[1]])
+        if identity and not any(extra for _, _, extra in pieces):
+            # offsets within a piece, shifted to where the piece starts
+            out.offsets.extend([(base + start + a, base + start + b)
+                                for entry, (_, start, _) in zip(entries, pieces) for a, b in entry[2]])
+            return
+        if normalized is None:
+            normalized = Normalized(text)
+        for entry, (_, start, extra) in zip(entries, pieces):
+            for a, b in entry[2]:
+                a, b = start + max(a - extra, 0), start + max(b - extra, 0)  # prefix characters sit at `start`
                 a, b = normalized.original(a, b, len(text))
                 out.offsets.append((base + a, base + b))
 
-    def _encode_one(self, text: str) -> Encoding:
+    def _encode_one(self, text: str, trim: bool = False) -> Encoding:
         if not isinstance(text, str):
             raise SeqlabError(f"encode: expected a str, got {type(text).__name__}")
         if self.is_byte_level:
@@ -273,25 +295,26 @@ class Tokenizer:
             by_content = {added.content: added.id for added in self.added_tokens}
             for match in self._added_pattern.finditer(text):
                 if match.start() > last:
-                    self._encode_segment(text[last:match.start()], last, out)
+                    self._encode_segment(text[last:match.start()], last, out, trim)
                 out.ids.append(by_content[match.group()])
                 out.tokens.append(match.group())
                 out.offsets.append(match.span())
                 last = match.end()
         if last < len(text) or not text:
-            self._encode_segment(text[last:], last, out)
+            self._encode_segment(text[last:], last, out, trim)
         return Encoding(out.ids, out.tokens, out.offsets)
 
     def encode(self, text: str, pair: str | None = None, add_special_tokens: bool = True) -> Encoding:
         """Encode one text (or a pair); truncation and fixed-length padding apply if enabled."""
-        encoding = self._encode_one(text)
-        second = self._encode_one(pair) if pair is not None else None
+        trim = self._trims_in_cache()
+        encoding = self._encode_one(text, trim)
+        second = self._encode_one(pair, trim) if pair is not None else None
         if self.truncation is not None:
             room = self.truncation.max_length
             if add_special_tokens and self.post_processor is not None:
                 room -= self.post_processor.added_tokens(second is not None)
             _truncate(encoding, second, max(room, 0), self.truncation)
-        if self.post_processor is not None:
+        if self.post_processor is not None and not trim:
             encoding = self.post_processor.process(encoding, second, add_special_tokens)
         else:
             encoding = default_process(encoding, second)
