@@ -1,0 +1,146 @@
+"""GloVe (Pennington, Socher & Manning, 2014): weighted least squares on log co-occurrence counts.
+
+Co-occurrences are counted within a symmetric window, a context at distance ``d`` adding ``1/d``:
+
+    X_ij = sum over occurrences of i, of j within ``window`` words on either side, of 1 / d
+
+and the vectors minimise, over the non-zero entries of X,
+
+    J = 1/2 sum_ij f(X_ij) (w_i . w~_j + b_i + b~_j - log X_ij)^2,
+    f(x) = (x / x_max)^alpha if x < x_max else 1
+
+by AdaGrad: each parameter keeps a running sum G of its squared gradients (starting at 1, as in
+glove.c) and moves by ``-lr g / sqrt(G)``. With ``e = f(X_ij) (w_i . w~_j + b_i + b~_j - log X_ij)``,
+
+    dJ/dw_i = e w~_j      dJ/dw~_j = e w_i      dJ/db_i = dJ/db~_j = e.
+
+The word vectors are ``w + w~`` (glove.c's default ``model=2``).
+
+Note:
+    Entries are shuffled each epoch and updated in mini-batches with ``index_add_`` (glove.c runs
+    one entry at a time on several threads). glove.c accumulates ``(lr g)^2`` in G; this module
+    accumulates ``g^2``, the textbook AdaGrad.
+
+Example:
+    >>> sentences = [["ice", "is", "cold", "steam", "is", "hot"]] * 20
+    >>> result = train_glove(sentences, GloVeConfig(vector_size=4, min_count=1, epochs=3))
+    >>> result.vectors.vector_size
+    4
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+
+import torch
+
+from seqlab.embeddings.corpus import Vocabulary, build_vocabulary
+from seqlab.embeddings.keyed_vectors import KeyedVectors
+from seqlab.embeddings.word2vec import EmbeddingResult, ProgressCallback
+from seqlab.errors import SeqlabError
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class GloVeConfig:
+    """Settings of GloVe; the defaults are glove.c's demo settings, with 100-dim vectors."""
+
+    vector_size: int = 100  # E
+    window: int = 10  # symmetric window, each side
+    min_count: int = 5
+    max_vocab: int | None = None
+    x_max: float = 100.0  # counts above x_max get weight 1
+    alpha: float = 0.75  # exponent of the weighting function
+    learning_rate: float = 0.05  # AdaGrad's initial step
+    epochs: int = 25
+    batch_size: int = 4096  # co-occurrence entries per step
+    seed: int = 1
+
+    def validate(self) -> None:
+        for name in ("vector_size", "window", "min_count", "epochs", "batch_size"):
+            if getattr(self, name) < 1:
+                raise SeqlabError(f"{name}: expected a positive integer, got {getattr(self, name)}")
+        if self.x_max <= 0 or self.learning_rate <= 0:
+            raise SeqlabError(f"x_max and learning_rate: expected positive values, "
+                              f"got {self.x_max} and {self.learning_rate}")
+
+
+def cooccurrence(ids: torch.Tensor, sentence: torch.Tensor, vocab_size: int, window: int
+                 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """The non-zero entries of the symmetric, distance-weighted co-occurrence matrix X.
+
+    Returns rows i (nnz,), columns j (nnz,) and values X_ij (nnz,) float64, sorted by i * V + j.
+    """
+    keys = torch.zeros(0, dtype=torch.long)
+    values = torch.zeros(0, dtype=torch.float64)
+    for d in range(1, min(window, len(ids) - 1) + 1):
+        same = sentence[:-d] == sentence[d:]
+        i, j = ids[:-d][same], ids[d:][same]
+        new_keys = torch.cat([i * vocab_size + j, j * vocab_size + i])  # both directions: X is symmetric
+        keys = torch.cat([keys, new_keys])
+        values = torch.cat([values, torch.full((len(new_keys),), 1.0 / d, dtype=torch.float64)])
+        keys, inverse = torch.unique(keys, return_inverse=True)  # merge as we go to bound memory
+        values = torch.zeros(len(keys), dtype=torch.float64).index_add_(0, inverse, values)
+    return keys // vocab_size, keys % vocab_size, values
+
+
+def weighting(x: torch.Tensor, x_max: float, alpha: float) -> torch.Tensor:
+    """f(x) = (x / x_max)^alpha, capped at 1."""
+    return (x / x_max).pow(alpha).clamp(max=1.0)
+
+
+def glove_gradients(W: torch.Tensor, W_ctx: torch.Tensor, b: torch.Tensor, b_ctx: torch.Tensor,
+                    i: torch.Tensor, j: torch.Tensor, x: torch.Tensor, x_max: float, alpha: float):
+    """Loss and per-entry gradients of J for the entries (i, j, x), each (B,).
+
+    Returns loss (0-d), dW_i (B, E), dW~_j (B, E), db_i (B,), db~_j (B,).
+    """
+    w_i, w_j = W.index_select(0, i), W_ctx.index_select(0, j)  # (B, E) each
+    diff = (w_i * w_j).sum(1) + b[i] + b_ctx[j] - torch.log(x)  # (B,)
+    e = weighting(x, x_max, alpha) * diff  # f(X_ij) * diff
+    loss = 0.5 * (e * diff).sum()
+    return loss, e[:, None] * w_j, e[:, None] * w_i, e, e
+
+
+def train_glove(sentences: Sequence[Sequence[str]], config: GloVeConfig | None = None,
+                vocab: Vocabulary | None = None, on_progress: ProgressCallback | None = None) -> EmbeddingResult:
+    """Count co-occurrences in ``sentences`` and fit GloVe vectors; ``pairs`` counts entry updates."""
+    config = config or GloVeConfig()
+    config.validate()
+    start = time.perf_counter()
+    vocab = vocab or build_vocabulary(sentences, config.min_count, config.max_vocab)
+    ids, sentence = vocab.encode(sentences)
+    V, E = len(vocab), config.vector_size
+    rows, cols, counts = cooccurrence(ids, sentence, V, config.window)
+    if len(counts) == 0:
+        raise SeqlabError("empty co-occurrence matrix: no two vocabulary words share a window")
+    counts = counts.float()
+    log.info("glove: %d words, %d non-zero co-occurrences", V, len(counts))
+    generator = torch.Generator().manual_seed(config.seed)
+    W, W_ctx = ((torch.rand(V, E, generator=generator) - 0.5) / E for _ in range(2))
+    b, b_ctx = ((torch.rand(V, generator=generator) - 0.5) / E for _ in range(2))
+    params = [W, W_ctx, b, b_ctx]
+    squares = [torch.ones_like(p) for p in params]  # AdaGrad's G, starting at 1 as in glove.c
+    losses = []
+    for epoch in range(config.epochs):
+        order = torch.randperm(len(counts), generator=generator)
+        total = torch.zeros((), dtype=torch.float64)
+        for done in range(0, len(order), config.batch_size):
+            batch = order[done : done + config.batch_size]
+            i, j, x = rows[batch], cols[batch], counts[batch]
+            loss, *grads = glove_gradients(W, W_ctx, b, b_ctx, i, j, x, config.x_max, config.alpha)
+            total += loss.double()
+            for param, square, index, grad in zip(params, squares, (i, j, i, j), grads):
+                # theta -= lr g / sqrt(G); G += g^2   (the step uses G before this gradient, as glove.c)
+                param.index_add_(0, index, -config.learning_rate * grad / square[index].sqrt())
+                square.index_add_(0, index, grad * grad)
+        losses.append(float(total) / len(counts))
+        log.info("glove epoch %d: mean loss %.4f", epoch + 1, losses[-1])
+        if on_progress is not None:
+            on_progress((epoch + 1) / config.epochs, {"epoch": epoch, "loss": losses[-1]})
+    return EmbeddingResult(KeyedVectors(vocab.words, W + W_ctx), losses, len(counts) * config.epochs,
+                           time.perf_counter() - start, asdict(config))

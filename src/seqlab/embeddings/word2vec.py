@@ -1,0 +1,258 @@
+"""Word2Vec (Mikolov et al., 2013): skip-gram and CBOW, with negative sampling or hierarchical softmax.
+
+Skip-gram predicts each context word ``o`` within the window of a centre word ``c`` from ``v_c``;
+CBOW predicts the centre from the mean ``h`` of its context vectors. With negative sampling (NS)
+the loss of one prediction of word ``o`` from ``h`` is
+
+    L = -log sigma(u_o . h) - sum_{i=1..k} log sigma(-u_{n_i} . h),   n_i ~ P_n(w) ∝ count(w)^0.75
+
+and with hierarchical softmax (HS) it is ``-log p(o | h)`` along o's Huffman path (``huffman.py``).
+Before each epoch, every occurrence of word ``w`` is kept with probability (word2vec.c's formula)
+
+    p_keep(w) = (sqrt(f_w / (t N)) + 1) (t N) / f_w,    f_w: count of w, N: all counts, t = ``sample``
+
+and each kept centre draws its own window ``b ~ U{1..window}`` (closer words count more often).
+The learning rate falls linearly from ``alpha`` to ``min_alpha`` over all epochs. Updates are the
+closed-form gradients of ``objective.py`` applied with ``index_add_``.
+
+Note:
+    Departures from word2vec.c / gensim: examples are shuffled within an epoch and updated in
+    mini-batches of ``batch_size`` (gradients of one batch are summed, not applied one by one);
+    skip-gram uses the centre's vector as input and predicts the context word (word2vec.c swaps
+    the roles, which yields the same pairs over an epoch). CBOW applies the exact gradient of the
+    mean, ``dL/dv_j = dL/dh / |context|`` for each context word; word2vec.c and gensim add the
+    whole ``dL/dh`` to every context word. ``epoch_losses`` is the mean loss per
+    prediction of each epoch, accumulated in float64 and reset every epoch (gensim's
+    ``get_latest_training_loss`` is a float32 running sum across epochs: gensim issue 2735).
+
+Example:
+    >>> sentences = [["the", "cat", "sat", "on", "the", "mat"]] * 50
+    >>> result = train_word2vec(sentences, Word2VecConfig(vector_size=8, min_count=1, epochs=2))
+    >>> result.vectors["cat"].shape
+    torch.Size([8])
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+
+import torch
+
+from seqlab.embeddings.corpus import Vocabulary, build_vocabulary
+from seqlab.embeddings.huffman import huffman_paths
+from seqlab.embeddings.keyed_vectors import KeyedVectors
+from seqlab.embeddings.objective import sgd_step
+from seqlab.errors import SeqlabError
+
+log = logging.getLogger(__name__)
+
+ProgressCallback = Callable[[float, dict], None]
+
+
+@dataclass
+class Word2VecConfig:
+    """Settings of Word2Vec; the defaults are gensim's."""
+
+    architecture: str = "skipgram"  # "skipgram" or "cbow"
+    loss: str = "negative"  # "negative" (sampling) or "hierarchical" (softmax)
+    vector_size: int = 100  # E
+    window: int = 5  # largest distance; each centre draws its own window in 1..window
+    min_count: int = 5  # rarer words are dropped before training
+    max_vocab: int | None = None  # keep only the most frequent words
+    negative: int = 5  # k noise words per prediction
+    ns_exponent: float = 0.75  # noise distribution ∝ count^ns_exponent
+    sample: float = 1e-3  # subsampling threshold t; 0 keeps every word
+    alpha: float | None = None  # first learning rate; None: 0.025 skip-gram, 0.05 CBOW
+    min_alpha: float = 1e-4  # last learning rate
+    epochs: int = 5
+    batch_size: int = 1024  # predictions per SGD step (larger batches spill the CPU cache: slower)
+    seed: int = 1
+
+    def validate(self) -> None:
+        choices = {"architecture": ("skipgram", "cbow"), "loss": ("negative", "hierarchical")}
+        for name, allowed in choices.items():
+            if getattr(self, name) not in allowed:
+                raise SeqlabError(f"{name}: expected one of {allowed}, got {getattr(self, name)!r}")
+        for name in ("vector_size", "window", "min_count", "epochs", "batch_size"):
+            if getattr(self, name) < 1:
+                raise SeqlabError(f"{name}: expected a positive integer, got {getattr(self, name)}")
+        if self.loss == "negative" and self.negative < 1:
+            raise SeqlabError(f"negative: expected at least 1 noise word, got {self.negative}")
+        if self.sample < 0:
+            raise SeqlabError(f"sample: expected a threshold >= 0, got {self.sample}")
+
+    @property
+    def first_alpha(self) -> float:
+        if self.alpha is not None:
+            return self.alpha
+        return 0.025 if self.architecture == "skipgram" else 0.05
+
+
+@dataclass
+class EmbeddingResult:
+    """What a trainer returns."""
+
+    vectors: KeyedVectors
+    epoch_losses: list[float]  # mean loss per prediction, per epoch
+    pairs: int  # (centre, context) pairs trained on, over all epochs
+    seconds: float
+    config: dict = field(default_factory=dict)
+    output_weights: torch.Tensor | None = None  # W_out (V, E) or (V-1, E) for HS
+
+
+def keep_probabilities(counts: torch.Tensor, sample: float) -> torch.Tensor:
+    """word2vec.c's subsampling: p_keep(w) = (sqrt(f_w / (t N)) + 1) (t N) / f_w, at most 1."""
+    if sample <= 0:
+        return torch.ones(len(counts))
+    threshold = sample * counts.sum().double()
+    f = counts.double()
+    return ((torch.sqrt(f / threshold) + 1) * threshold / f).clamp(max=1.0).float()
+
+
+def subsample(ids: torch.Tensor, sentence: torch.Tensor, keep: torch.Tensor, generator: torch.Generator
+              ) -> tuple[torch.Tensor, torch.Tensor]:
+    """Drop each occurrence of word w with probability 1 - keep[w]."""
+    kept = torch.rand(len(ids), generator=generator) < keep[ids]
+    return ids[kept], sentence[kept]
+
+
+def skipgram_pairs(ids: torch.Tensor, sentence: torch.Tensor, window: int, generator: torch.Generator
+                   ) -> tuple[torch.Tensor, torch.Tensor]:
+    """All (centre, context) pairs with a window ``b_i ~ U{1..window}`` drawn per centre, within sentences."""
+    reach = torch.randint(1, window + 1, (len(ids),), generator=generator)  # b_i
+    centres, contexts = [], []
+    for d in range(1, min(window, len(ids) - 1) + 1):
+        same = sentence[:-d] == sentence[d:]
+        forward = same & (reach[:-d] >= d)  # centre i, context i + d
+        backward = same & (reach[d:] >= d)  # centre i + d, context i
+        centres += [ids[:-d][forward], ids[d:][backward]]
+        contexts += [ids[d:][forward], ids[:-d][backward]]
+    if not centres:
+        return ids[:0], ids[:0]
+    return torch.cat(centres), torch.cat(contexts)
+
+
+def cbow_contexts(ids: torch.Tensor, sentence: torch.Tensor, window: int, generator: torch.Generator
+                  ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Centres with their context ids (n, 2 window) and a mask, for centres with at least one context."""
+    n = len(ids)
+    reach = torch.randint(1, window + 1, (n,), generator=generator)  # b_i
+    position = torch.arange(n)
+    offsets = [o for o in range(-window, window + 1) if o != 0]
+    context = torch.zeros(n, len(offsets), dtype=torch.long)
+    mask = torch.zeros(n, len(offsets), dtype=torch.bool)
+    for k, offset in enumerate(offsets):
+        j = position + offset
+        inside = (j >= 0) & (j < n)
+        j = j.clamp(0, max(n - 1, 0))
+        mask[:, k] = inside & (sentence[j] == sentence) & (reach >= abs(offset))
+        context[:, k] = ids[j]
+    has_context = mask.any(1)
+    return ids[has_context], context[has_context], mask[has_context]
+
+
+class NoiseSampler:
+    """Draws noise words from P_n(w) ∝ count(w)^exponent in O(1) each (Walker's alias method).
+
+    Word ``i`` is drawn uniformly, then kept with probability ``accept[i]`` or replaced by
+    ``alias[i]``; the table is built so that every word ends up with exactly its probability.
+    """
+
+    def __init__(self, counts: torch.Tensor, exponent: float):
+        p = counts.double() ** exponent
+        self.probabilities = p / p.sum()
+        V = len(p)
+        scaled = (self.probabilities * V).tolist()
+        accept = [1.0] * V
+        alias = list(range(V))
+        small = [i for i, x in enumerate(scaled) if x < 1.0]
+        large = [i for i, x in enumerate(scaled) if x >= 1.0]
+        while small and large:
+            s, l = small.pop(), large.pop()
+            accept[s], alias[s] = scaled[s], l
+            scaled[l] -= 1.0 - scaled[s]  # l gives the mass s lacks
+            (small if scaled[l] < 1.0 else large).append(l)
+        self.accept = torch.tensor(accept, dtype=torch.float32)
+        self.alias = torch.tensor(alias, dtype=torch.long)
+
+    def __call__(self, shape: tuple[int, ...], generator: torch.Generator) -> torch.Tensor:
+        column = torch.randint(0, len(self.accept), shape, generator=generator)
+        stay = torch.rand(shape, generator=generator) < self.accept[column]
+        return torch.where(stay, column, self.alias[column])
+
+
+class OutputLayer:
+    """The rows, labels and mask of the output side for a batch of words to predict (NS or HS)."""
+
+    def __init__(self, counts: torch.Tensor, loss: str, negative: int, exponent: float):
+        self.loss = loss
+        self.negative = negative
+        if loss == "negative":
+            self.noise = NoiseSampler(counts, exponent)
+            self.rows = len(counts)
+        else:
+            self.points, self.codes, self.path_mask = huffman_paths(counts)
+            self.rows = len(counts) - 1
+
+    def __call__(self, targets: torch.Tensor, generator: torch.Generator
+                 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """out_rows, labels, mask, each (B, M)."""
+        if self.loss == "hierarchical":
+            return self.points[targets], 1.0 - self.codes[targets], self.path_mask[targets]
+        B = len(targets)
+        noise = self.noise((B, self.negative), generator)  # (B, k)
+        rows = torch.cat([targets[:, None], noise], dim=1)  # (B, 1 + k)
+        labels = torch.zeros(B, 1 + self.negative)
+        labels[:, 0] = 1.0
+        mask = torch.ones(B, 1 + self.negative)
+        mask[:, 1:] = (noise != targets[:, None]).float()  # word2vec.c skips a noise word equal to the target
+        return rows, labels, mask
+
+
+def train_word2vec(sentences: Sequence[Sequence[str]], config: Word2VecConfig | None = None,
+                   vocab: Vocabulary | None = None, on_progress: ProgressCallback | None = None) -> EmbeddingResult:
+    """Train Word2Vec on tokenized ``sentences`` and return the input vectors as ``KeyedVectors``."""
+    config = config or Word2VecConfig()
+    config.validate()
+    start = time.perf_counter()
+    vocab = vocab or build_vocabulary(sentences, config.min_count, config.max_vocab)
+    if len(vocab) < 2:
+        raise SeqlabError(f"vocabulary: expected at least 2 words to train on, got {len(vocab)}")
+    ids, sentence = vocab.encode(sentences)
+    generator = torch.Generator().manual_seed(config.seed)
+    V, E = len(vocab), config.vector_size
+    W_in = (torch.rand(V, E, generator=generator) - 0.5) / E  # gensim's initialisation
+    output = OutputLayer(vocab.counts, config.loss, config.negative, config.ns_exponent)
+    W_out = torch.zeros(output.rows, E)
+    keep = keep_probabilities(vocab.counts, config.sample)
+    alpha0, alpha1 = config.first_alpha, config.min_alpha
+    losses, pairs = [], 0
+    for epoch in range(config.epochs):
+        kept_ids, kept_sentence = subsample(ids, sentence, keep, generator)
+        if config.architecture == "skipgram":
+            inputs, targets = skipgram_pairs(kept_ids, kept_sentence, config.window, generator)
+            weights = None
+        else:
+            targets, inputs, mask = cbow_contexts(kept_ids, kept_sentence, config.window, generator)
+            weights = mask.float() / mask.sum(1, keepdim=True)  # h = mean of the context vectors
+        n = len(targets)
+        order = torch.randperm(n, generator=generator)
+        total = torch.zeros((), dtype=torch.float64)
+        for done in range(0, n, config.batch_size):
+            batch = order[done : done + config.batch_size]
+            lr = alpha0 - (alpha0 - alpha1) * (epoch + done / max(n, 1)) / config.epochs
+            rows, labels, out_mask = output(targets[batch], generator)
+            in_weights = None if weights is None else weights[batch]
+            total += sgd_step(W_in, W_out, inputs[batch], in_weights, rows, labels, out_mask, lr).double()
+            if on_progress is not None and (done // config.batch_size) % 200 == 0:
+                on_progress((epoch + done / max(n, 1)) / config.epochs, {"epoch": epoch, "lr": lr})
+        pairs += n if weights is None else int(mask.sum())
+        losses.append(float(total) / max(n, 1))
+        log.info("word2vec epoch %d: %d predictions, mean loss %.4f", epoch + 1, n, losses[-1])
+        if on_progress is not None:
+            on_progress((epoch + 1) / config.epochs, {"epoch": epoch, "loss": losses[-1]})
+    return EmbeddingResult(KeyedVectors(vocab.words, W_in), losses, pairs, time.perf_counter() - start,
+                           asdict(config), W_out)
