@@ -1,4 +1,4 @@
-"""RNN encoder-decoder with attention and the Transformer encoder-decoder: masking, caching, learning."""
+"""RNN encoder-decoder with attention, the Transformer and T5 encoder-decoders: masking, caching, learning."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import torch.nn.functional as F
 
 from seqlab.errors import SeqlabError
 from seqlab.models.seq2seq import Seq2SeqAttention
+from seqlab.models.t5 import T5, T5Config
 from seqlab.models.transformer import TransformerSeq2Seq
 
 PAD, BOS, EOS = 0, 1, 2
@@ -86,8 +87,8 @@ def test_transformer_decoder_is_causal_and_its_cache_matches_the_full_pass():
     torch.testing.assert_close(torch.stack(steps, 1), full, atol=1e-12, rtol=1e-10)
 
 
-@pytest.mark.parametrize(("name", "steps", "lr"), [("gru-additive", 150, 1e-2), ("lstm-general", 150, 1e-2),
-                                                   ("transformer", 150, 3e-3)])
+@pytest.mark.parametrize(("name", "steps", "lr"), [("gru-additive", 60, 1e-2), ("lstm-general", 60, 1e-2),
+                                                   ("transformer", 80, 3e-3)])
 def test_it_learns_to_reverse_one_tiny_batch(name, steps, lr):
     torch.manual_seed(0)
     model = models()[name]()
@@ -105,3 +106,43 @@ def test_bad_arguments_raise():
         Seq2SeqAttention(10, 10, cell="rnn2")
     with pytest.raises(SeqlabError, match="share_embeddings"):
         TransformerSeq2Seq(10, 12, share_embeddings=True)
+
+
+def tiny_t5(**kw) -> T5:
+    config = T5Config(vocab_size=10, d_model=32, d_kv=8, d_ff=64, num_layers=2, num_decoder_layers=2, num_heads=4,
+                      relative_attention_num_buckets=8, relative_attention_max_distance=16, dropout=0.0, **kw)
+    return T5(config)
+
+
+def test_t5_padding_changes_nothing_and_the_decoder_is_causal():
+    model = tiny_t5().double().eval()
+    src, lengths, tgt_in, _, _ = reversal_batch()
+    logits = model(src, lengths, tgt_in)
+    noisy = src.clone()
+    noisy[src == PAD] = 7
+    torch.testing.assert_close(model(noisy, lengths, tgt_in), logits, atol=1e-12, rtol=0)
+    changed = tgt_in.clone()
+    changed[:, 3] = 9
+    torch.testing.assert_close(model(src, lengths, changed)[:, :3], logits[:, :3], atol=0, rtol=0)
+
+
+def test_t5_gradcheck_through_the_relative_position_bias():
+    model = tiny_t5().double().eval()
+    src, lengths, tgt_in, _, _ = reversal_batch()
+    names = tuple(f"{stack}.relative_bias.relative_attention_bias.weight" for stack in ("encoder", "decoder"))
+    tables = tuple(dict(model.named_parameters())[name].detach().clone().requires_grad_(True) for name in names)
+
+    def logits(encoder_table, decoder_table):
+        weights = dict(zip(names, (encoder_table, decoder_table)))
+        return torch.func.functional_call(model, weights, (src[:2, :4], lengths[:2].clamp(max=4), tgt_in[:2, :3]))
+
+    assert torch.autograd.gradcheck(logits, tables)
+
+
+def test_t5_learns_to_reverse_one_tiny_batch():
+    torch.manual_seed(0)
+    model = tiny_t5()
+    assert overfit(model, 80, 3e-3) < 0.05
+    src, lengths, _, _, expected = reversal_batch()
+    assert model.translate(src, lengths, BOS, EOS, max_len=8) == expected
+    assert model.translate(src, lengths, BOS, EOS, max_len=8, beam_size=3) == expected

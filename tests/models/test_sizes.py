@@ -17,6 +17,7 @@ def rows():
 @pytest.mark.parametrize(("name", "built"), [
     ("BERT-base", 109_482_240),  # bert-base-uncased with pooler, as HuggingFace reports it
     ("GPT-2 small", 124_439_808),  # the released 124M checkpoint
+    ("T5-small", 60_506_624),  # the released t5-small checkpoint
     ("LSTM", 4 * (352 * (352 + 352) + 2 * 352)),
     ("GRU", 3 * (352 * (352 + 352) + 2 * 352)),
 ])
@@ -45,3 +46,8 @@ def test_tied_weights_count_once():
 
 def test_every_entry_names_its_source():
     assert all(entry.source and entry.config for entry in PUBLISHED)
+
+
+def test_t5_base_is_counted_exactly_and_its_rounding_is_reported(rows):
+    assert rows["T5-base"].built == 222_903_552  # the released t5-base checkpoint
+    assert 0 < rows["T5-base"].deviation < 0.02  # the paper's "about 220 million" rounds 222.9M down

@@ -19,7 +19,8 @@ from seqlab.nn import (
     TransformerEncoderLayer,
     masks,
 )
-from seqlab.nn.positional import apply_rotary, rotary_angles
+from seqlab.nn.layer_norm import RMSNorm
+from seqlab.nn.positional import RelativePositionBias, apply_rotary, relative_position_bucket, rotary_angles
 
 TOL = {torch.float64: {"atol": 1e-10, "rtol": 1e-9}, torch.float32: {"atol": 2e-5, "rtol": 1e-4}}
 
@@ -148,3 +149,35 @@ def test_encoder_padding_positions_change_nothing_and_weights_are_returned():
     torch.testing.assert_close(encoder(noisy, can)[:, :3], out[:, :3], atol=1e-12, rtol=0)
     assert len(weights) == 2 and weights[0].shape == (1, 2, 5, 5)
     assert weights[1][..., 3:].eq(0).all()
+
+
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
+def test_rms_norm_equals_torch(dtype):
+    theirs = nn.RMSNorm(8, eps=1e-6, dtype=dtype)
+    nn.init.normal_(theirs.weight)
+    ours = RMSNorm(8, eps=1e-6, dtype=dtype)
+    ours.load_state_dict(theirs.state_dict())
+    x = torch.randn(4, 3, 8, dtype=dtype, requires_grad=True)
+    out, t_out = ours(x), theirs(x)
+    torch.testing.assert_close(out, t_out, **TOL[dtype])
+    g = torch.randn_like(out)
+    for a, b in zip(torch.autograd.grad(out, (x, ours.weight), g), torch.autograd.grad(t_out, (x, theirs.weight), g)):
+        torch.testing.assert_close(a, b, **TOL[dtype])
+
+
+def test_t5_relative_position_buckets():
+    rel = torch.tensor([0, -1, 1, -7, -8, -16, -128, -1000, 128, 5])
+    # bidirectional, 32 buckets: 16 per side, 8 exact distances then log-spaced up to 128
+    assert relative_position_bucket(rel, True, 32, 128).tolist() == [0, 1, 17, 7, 8, 10, 15, 15, 31, 21]
+    # causal: keys after the query share bucket 0; 16 exact distances, then log-spaced
+    assert relative_position_bucket(rel, False, 32, 128).tolist() == [0, 1, 0, 7, 8, 16, 31, 31, 0, 0]
+    far = relative_position_bucket(-torch.arange(300), False, 32, 128)
+    assert torch.all(far[1:] >= far[:-1])  # farther never maps to a nearer bucket
+
+
+def test_relative_position_bias_depends_on_the_offset_only_through_distance():
+    bias = RelativePositionBias(num_heads=3, num_buckets=8, max_distance=16)
+    table = bias(6, 6)
+    assert table.shape == (1, 3, 6, 6)
+    torch.testing.assert_close(table[0, :, 1, 0], table[0, :, 4, 3])  # both one step back
+    torch.testing.assert_close(bias(2, 6, offset=4), table[:, :, 4:])

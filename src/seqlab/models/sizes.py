@@ -15,6 +15,7 @@ from torch import nn
 
 from seqlab.models.bert import BertConfig, BertModel
 from seqlab.models.gpt import GPT, GPTConfig
+from seqlab.models.t5 import T5, T5Config
 from seqlab.models.transformer import TransformerSeq2Seq
 from seqlab.nn import GRU, LSTM
 
@@ -72,6 +73,15 @@ PUBLISHED: tuple[PublishedSize, ...] = (
         124_000_000, "OpenAI gpt-2 release, model '124M' (Radford et al. 2019, Table 2, first reported 117M)",
         lambda: GPT(GPTConfig()),
         "OpenAI later renamed its checkpoints to their actual sizes (117M -> 124M)"),
+    PublishedSize(
+        "T5-small", "6+6 blocks, d_model=512, d_ff=2048, 8 heads of 64, V=32128, relative position bias, tied",
+        60_000_000, "Raffel et al. 2020, section 3.7 ('about 60 million parameters')",
+        lambda: T5(T5Config.small())),
+    PublishedSize(
+        "T5-base", "12+12 blocks, d_model=768, d_ff=3072, 12 heads of 64, V=32128, relative position bias, tied",
+        220_000_000, "Raffel et al. 2020, section 3.7 ('about 220 million parameters')",
+        lambda: T5(T5Config.base()),
+        "the released t5-base checkpoint has this count too (223M); the paper rounds it to 220M"),
     PublishedSize(
         "LSTM", "1 layer, 352 inputs, 352 units, PyTorch's two bias vectors",
         1_000_000, "curriculum table (~1M); 4 gate blocks of H(I + H) + 2H",

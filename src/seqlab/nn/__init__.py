@@ -9,10 +9,15 @@ from seqlab.nn.attention import (
     scaled_dot_product_attention,
 )
 from seqlab.nn.gru_cell import GRUCell, gru_step
-from seqlab.nn.layer_norm import LayerNorm
+from seqlab.nn.layer_norm import LayerNorm, RMSNorm
 from seqlab.nn.lstm_cell import LSTMCell, lstm_step
 from seqlab.nn.multihead import KVCache, MultiheadAttention
-from seqlab.nn.positional import LearnedPositionalEmbedding, RotaryEmbedding, SinusoidalPositionalEncoding
+from seqlab.nn.positional import (
+    LearnedPositionalEmbedding,
+    RelativePositionBias,
+    RotaryEmbedding,
+    SinusoidalPositionalEncoding,
+)
 from seqlab.nn.recurrent import GRU, LSTM, RNN, RecurrentLayer
 from seqlab.nn.rnn_cell import RNNCell, rnn_step
 from seqlab.nn.stateful import detach_state, stream_batches
@@ -48,6 +53,8 @@ __all__ = [  # noqa: RUF022 (attention and transformer names appended as a group
     "LayerNorm",
     "LearnedPositionalEmbedding",
     "MultiheadAttention",
+    "RMSNorm",
+    "RelativePositionBias",
     "RotaryEmbedding",
     "ScaledDotProductAttention",
     "SinusoidalPositionalEncoding",

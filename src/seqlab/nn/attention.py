@@ -43,7 +43,7 @@ def masked_softmax(scores: torch.Tensor, can_attend: torch.Tensor | None) -> tor
 def scaled_dot_product_attention(query: torch.Tensor, key: torch.Tensor, value: torch.Tensor,
                                  can_attend: torch.Tensor | None = None, dropout_p: float = 0.0,
                                  scale: float | None = None, training: bool = True,
-                                 ) -> tuple[torch.Tensor, torch.Tensor]:
+                                 bias: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     r"""Attention(Q, K, V) = softmax(Q K^T / \sqrt{d_k}) V, the weights returned too.
 
     Args:
@@ -52,6 +52,8 @@ def scaled_dot_product_attention(query: torch.Tensor, key: torch.Tensor, value: 
         can_attend: boolean, broadcastable to (..., T, S); True = attend.
         dropout_p: dropout on the weights (only when ``training``), as in the paper.
         scale: defaults to 1 / sqrt(hd).
+        bias: optional float, broadcastable to (..., T, S), added to the scaled scores before the
+            softmax (T5's relative position bias, ALiBi).
 
     Returns:
         ``(output (..., T, Dv), weights (..., T, S))``; the weights are before dropout.
@@ -62,6 +64,8 @@ def scaled_dot_product_attention(query: torch.Tensor, key: torch.Tensor, value: 
     """
     scale = 1.0 / math.sqrt(query.shape[-1]) if scale is None else scale
     scores = query @ key.transpose(-2, -1) * scale  # (..., T, hd) @ (..., hd, S) -> (..., T, S)
+    if bias is not None:
+        scores = scores + bias
     weights = masked_softmax(scores, can_attend)
     dropped = F.dropout(weights, dropout_p, training=True) if training and dropout_p > 0 else weights
     return dropped @ value, weights  # (..., T, S) @ (..., S, Dv) -> (..., T, Dv)

@@ -1,4 +1,4 @@
-"""Layer normalisation (Ba, Kiros & Hinton 2016), written from its definition."""
+"""Layer normalisation (Ba, Kiros & Hinton 2016) and RMS normalisation (Zhang & Sennrich 2019)."""
 
 from __future__ import annotations
 
@@ -54,6 +54,42 @@ class LayerNorm(nn.Module):
         if self.bias is not None:
             y = y + self.bias  # β
         return y
+
+    def extra_repr(self) -> str:
+        return f"{self.normalized_shape}, eps={self.eps}, elementwise_affine={self.elementwise_affine}"
+
+
+class RMSNorm(nn.Module):
+    r"""Root-mean-square normalisation: scale only, no centring and no shift (T5's "layer norm").
+
+    .. math::
+        y_i = \frac{x_i}{\sqrt{\frac{1}{E}\sum_j x_j^2 + \epsilon}}\,\gamma_i
+
+    Mirrors ``torch.nn.RMSNorm`` (arguments, the parameter ``weight`` = γ), so state dicts load both ways.
+
+    Example:
+        >>> RMSNorm(8)(torch.randn(2, 8)).shape
+        torch.Size([2, 8])
+    """
+
+    def __init__(self, normalized_shape, eps: float | None = 1e-6, elementwise_affine: bool = True,
+                 device=None, dtype=None):
+        super().__init__()
+        if isinstance(normalized_shape, numbers.Integral):
+            normalized_shape = (normalized_shape,)
+        self.normalized_shape = tuple(normalized_shape)
+        self.eps = eps
+        self.elementwise_affine = elementwise_affine
+        if elementwise_affine:
+            self.weight = nn.Parameter(torch.ones(self.normalized_shape, device=device, dtype=dtype))
+        else:
+            self.register_parameter("weight", None)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        dims = tuple(range(-len(self.normalized_shape), 0))
+        eps = torch.finfo(x.dtype).eps if self.eps is None else self.eps  # PyTorch's default when eps is None
+        y = x / torch.sqrt(x.pow(2).mean(dim=dims, keepdim=True) + eps)  # x / RMS(x)
+        return y * self.weight if self.weight is not None else y  # γ
 
     def extra_repr(self) -> str:
         return f"{self.normalized_shape}, eps={self.eps}, elementwise_affine={self.elementwise_affine}"

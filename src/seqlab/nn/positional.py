@@ -113,3 +113,46 @@ class RotaryEmbedding(nn.Module):
     def forward(self, x: torch.Tensor, offset: int = 0) -> torch.Tensor:
         positions = torch.arange(offset, offset + x.shape[-2], device=x.device)
         return apply_rotary(x, rotary_angles(positions, self.head_dim, self.base))
+
+
+def relative_position_bucket(relative_position: torch.Tensor, bidirectional: bool = True, num_buckets: int = 32,
+                             max_distance: int = 128) -> torch.Tensor:
+    """T5's bucket of each relative position (key position - query position).
+
+    Half the buckets hold the exact distances 0 .. n/2 - 1; the other half cover the distances
+    from n/2 up to ``max_distance`` on a log scale, and everything farther shares the last
+    bucket. Bidirectional (encoder) attention splits the buckets between keys before and after
+    the query; causal (decoder) attention only ever sees keys before it, so the keys after all
+    fall in bucket 0 with the query itself.
+    """
+    bucket = torch.zeros_like(relative_position)
+    if bidirectional:
+        num_buckets //= 2
+        bucket = bucket + (relative_position > 0).long() * num_buckets  # keys after the query: the upper half
+        distance = relative_position.abs()
+    else:
+        distance = (-relative_position).clamp_min(0)  # how far back the key is
+    exact = num_buckets // 2
+    log_ratio = torch.log(distance.clamp_min(1).double() / exact) / math.log(max_distance / exact)
+    far = (exact + (log_ratio * (num_buckets - exact)).long()).clamp_max(num_buckets - 1)
+    return bucket + torch.where(distance < exact, distance, far)
+
+
+class RelativePositionBias(nn.Module):
+    """T5's relative position bias: a learned scalar per (bucket, head), added to the attention scores.
+
+    ``forward(T, S, offset=0)`` -> bias (1, nh, T, S) for queries at positions offset .. offset + T - 1
+    and keys at 0 .. S - 1. The parameter is ``relative_attention_bias.weight`` (num_buckets, nh).
+    """
+
+    def __init__(self, num_heads: int, num_buckets: int = 32, max_distance: int = 128, bidirectional: bool = True):
+        super().__init__()
+        self.num_buckets, self.max_distance, self.bidirectional = num_buckets, max_distance, bidirectional
+        self.relative_attention_bias = nn.Embedding(num_buckets, num_heads)
+
+    def forward(self, T: int, S: int, offset: int = 0) -> torch.Tensor:
+        device = self.relative_attention_bias.weight.device
+        query = torch.arange(offset, offset + T, device=device)[:, None]
+        key = torch.arange(S, device=device)[None, :]
+        buckets = relative_position_bucket(key - query, self.bidirectional, self.num_buckets, self.max_distance)
+        return self.relative_attention_bias(buckets).permute(2, 0, 1)[None]  # (T, S, nh) -> (1, nh, T, S)
