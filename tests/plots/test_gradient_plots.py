@@ -1,10 +1,20 @@
 """Gradient-flow figures are real PNGs, written atomically, and survive underflowed (zero) values."""
 
 import numpy as np
+import pytest
+import torch
 from matplotlib.image import imread
 
 from seqlab.diagnostics import gradient_flow_figure
 from seqlab.plots.gradients import gradient_norms_figure, jacobian_decay_figure
+
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # tiny ops: a second thread only slows them on a shared CPU
+    yield
+    torch.set_num_threads(threads)
 
 
 def test_curves_with_zeros_make_a_png(tmp_path):
