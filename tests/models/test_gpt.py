@@ -89,6 +89,9 @@ def test_beam_search_scores_its_own_output():
 def test_too_long_input_and_bad_config_raise():
     with pytest.raises(SeqlabError, match="block_size"):
         tiny()(torch.zeros(1, 33, dtype=torch.long))
+    with pytest.raises(SeqlabError, match="use_cache=False"):
+        tiny().generate(torch.zeros(1, 30, dtype=torch.long), 5)
+    assert tiny().generate(torch.zeros(1, 30, dtype=torch.long), 5, use_cache=False).shape == (1, 35)
     with pytest.raises(SeqlabError, match="divisible"):
         GPTConfig(n_embd=10, n_head=3).validate()
 

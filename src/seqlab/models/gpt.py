@@ -146,7 +146,15 @@ class GPT(nn.Module):
     def generate(self, prompt: torch.Tensor, max_new_tokens: int, temperature: float = 1.0,
                  top_k: int | None = None, top_p: float | None = None, eos_id: int | None = None,
                  use_cache: bool = True, generator: torch.Generator | None = None) -> torch.Tensor:
-        """Continue ``prompt`` (B, T0); returns (B, T0 + n). ``temperature=0`` is greedy decoding."""
+        """Continue ``prompt`` (B, T0); returns (B, T0 + n). ``temperature=0`` is greedy decoding.
+
+        With the cache, learned positions limit T0 + n to ``block_size``; without it, the context
+        is cropped to the last ``block_size`` tokens at each step (as nanoGPT does).
+        """
+        if use_cache and self.config.positions == "learned" and prompt.shape[-1] + max_new_tokens > \
+                self.config.block_size:
+            raise SeqlabError(f"{prompt.shape[-1]} prompt + {max_new_tokens} new tokens exceed block_size="
+                              f"{self.config.block_size}; use fewer tokens or use_cache=False (a sliding window)")
         was_training = self.training
         self.eval()
         try:
