@@ -181,3 +181,17 @@ def test_relative_position_bias_depends_on_the_offset_only_through_distance():
     assert table.shape == (1, 3, 6, 6)
     torch.testing.assert_close(table[0, :, 1, 0], table[0, :, 4, 3])  # both one step back
     torch.testing.assert_close(bias(2, 6, offset=4), table[:, :, 4:])
+
+
+def test_sequence_first_layers_match_torch():
+    dtype = torch.float64
+    enc_t = nn.TransformerEncoderLayer(8, 2, 16, dropout=0.0, dtype=dtype)
+    enc = TransformerEncoderLayer(8, 2, 16, dropout=0.0, batch_first=False, dtype=dtype)
+    dec_t = nn.TransformerDecoderLayer(8, 2, 16, dropout=0.0, dtype=dtype)
+    dec = TransformerDecoderLayer(8, 2, 16, dropout=0.0, batch_first=False, dtype=dtype)
+    _load(enc, enc_t)
+    _load(dec, dec_t)
+    src, tgt = torch.randn(6, 2, 8, dtype=dtype), torch.randn(4, 2, 8, dtype=dtype)  # (S, B, E), (T, B, E)
+    torch.testing.assert_close(enc(src), enc_t(src), **TOL[dtype])
+    torch.testing.assert_close(dec(tgt, src, masks.causal_mask(4)),
+                               dec_t(tgt, src, tgt_mask=masks.to_torch_ignore(masks.causal_mask(4))), **TOL[dtype])
