@@ -17,6 +17,15 @@ from seqlab.training.distributed import shard_loader
 from seqlab.training.fit import BEST, LAST, Callback, History, fit
 
 
+@pytest.fixture(autouse=True)
+def _one_thread():
+    """One intra-op thread: on a shared 2-core machine a second thread mostly waits at barriers."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 class ToyTask:
     """Classify 2-D points by the sign of x0 * x1 (XOR-like: needs the hidden layer)."""
 
