@@ -15,10 +15,14 @@ from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence, pad_packed_
 
 from seqlab.errors import SeqlabError
 from seqlab.nn import _params
+from seqlab.nn import bptt as bptt_engine
 from seqlab.nn import init as nn_init
+from seqlab.nn.bptt import torch_engine
 from seqlab.nn.gru_cell import gru_parameter_shapes, gru_step
 from seqlab.nn.lstm_cell import check_lstm_options, lstm_parameter_shapes, lstm_step
 from seqlab.nn.rnn_cell import NONLINEARITIES, rnn_parameter_shapes, rnn_step
+
+ENGINES = ("auto", "reference", "bptt", "torch")
 
 
 class RecurrentLayer(nn.Module):
@@ -39,12 +43,28 @@ class RecurrentLayer(nn.Module):
       probability p at each step; at evaluation the expectation p * old + (1 - p) * new.
 
     ``dropout`` is PyTorch's: plain dropout on the outputs of every layer but the last.
+
+    ``engine`` chooses how the time loop runs; all give the same results and gradients:
+
+    * ``"reference"``: the cell step in a Python loop under autograd, the readable path
+      (always used while ``record_trace`` is recording).
+    * ``"bptt"``: ``seqlab.nn.bptt``, the forward and the hand-written backward of a whole
+      sequence as one ``torch.autograd.Function`` per layer and direction (no double backward).
+    * ``"torch"``: PyTorch's fused kernels (``torch._VF``) on these same parameters, for the
+      configurations ``torch.nn`` has (no peephole, coupled gate, layer norm, reset-before GRU,
+      recurrent dropout or zoneout).
+    * ``"auto"`` (default): the fastest engine that supports the configuration
+      (see ``supported_engines``).
+
+    The random masks (input and recurrent dropout, weight-drop, zoneout) are drawn by the
+    layer, in the same order whatever the engine, so under one seed every engine sees the
+    same masks.
     """
 
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
                  batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False, *,
                  input_dropout: float = 0.0, recurrent_dropout: float = 0.0, weight_drop: float = 0.0,
-                 zoneout: float = 0.0, init="torch", device=None, dtype=None):
+                 zoneout: float = 0.0, init="torch", engine: str = "auto", device=None, dtype=None):
         super().__init__()
         if input_size < 1 or hidden_size < 1 or num_layers < 1:
             raise SeqlabError("input_size, hidden_size and num_layers must be positive, "
@@ -66,6 +86,7 @@ class RecurrentLayer(nn.Module):
         self.weight_drop = float(weight_drop)
         self.zoneout = float(zoneout)
         self.init = init
+        self.engine = engine
         self._tracer = None  # set by seqlab.nn.trace.record_trace
         self._cell_names = tuple(self._shapes(input_size))
         for layer in range(num_layers):
@@ -82,6 +103,18 @@ class RecurrentLayer(nn.Module):
     def _step(self, x, state, params, recurrent_mask):
         raise NotImplementedError
 
+    def _run_bptt(self, x, state, params, keeps, valid, recurrent_mask, reverse):
+        """One direction on the ``bptt`` engine: (output (T, B, H_out), final state tuple)."""
+        raise NotImplementedError
+
+    def _bptt_unsupported(self) -> str | None:
+        """What keeps the ``bptt`` engine from this configuration, or None."""
+        return None
+
+    def _torch_mode(self) -> str | None:
+        """The ``torch._VF`` function for this configuration without the regularisers, or None."""
+        return None
+
     @property
     def state_sizes(self) -> tuple[int, ...]:
         return (self.hidden_size,)
@@ -93,6 +126,55 @@ class RecurrentLayer(nn.Module):
 
     def reset_parameters(self) -> None:
         nn_init.apply(self, self.init)
+
+    @property
+    def engine(self) -> str:
+        return self._engine
+
+    @engine.setter
+    def engine(self, value: str) -> None:
+        if value not in ENGINES:
+            raise SeqlabError(f"engine: expected one of {', '.join(ENGINES)}, got {value!r}")
+        self._engine = value
+
+    def _torch_unsupported(self) -> str | None:
+        """What keeps PyTorch's fused kernels from this configuration (in the current mode), or None."""
+        if self._torch_mode() is None:
+            return "a variant torch.nn does not have"
+        if self.zoneout:
+            return "zoneout"
+        if self.recurrent_dropout and self.training:
+            return "recurrent_dropout"
+        return None
+
+    def supported_engines(self) -> tuple[str, ...]:
+        """The engines that can run this configuration now, fastest first: what ``auto`` picks from.
+
+        PyTorch's fused kernels come first (oneDNN for the float32 LSTM); then the ``bptt``
+        engine; the reference loop runs everything.
+        """
+        engines = []
+        if self._torch_unsupported() is None:
+            engines.append("torch")
+        if self._bptt_unsupported() is None:
+            engines.append("bptt")
+        engines.append("reference")
+        return tuple(self._order_engines(engines))
+
+    def _order_engines(self, engines: list[str]) -> list[str]:
+        return engines
+
+    def _engine_for_call(self) -> str:
+        if self._tracer is not None:
+            return "reference"  # the trace records the reference loop's steps
+        if self.engine == "auto":
+            return self.supported_engines()[0]
+        if self.engine == "torch" and (reason := self._torch_unsupported()) is not None:
+            raise SeqlabError(f"engine='torch': PyTorch's fused kernels cannot run {reason}; "
+                              "use engine='bptt', 'reference' or 'auto'")
+        if self.engine == "bptt" and (reason := self._bptt_unsupported()) is not None:
+            raise SeqlabError(f"engine='bptt' does not support {reason} yet; use engine='reference' or 'auto'")
+        return self.engine
 
     def cell_parameters(self, layer: int, reverse: bool = False) -> dict[str, torch.Tensor]:
         """The parameters of one layer and direction, keyed as the cell names them."""
@@ -119,20 +201,29 @@ class RecurrentLayer(nn.Module):
         states = self._prepare_state(hx, B, x, unbatched)
         valid = None if lengths is None else torch.arange(T, device=x.device)[:, None] < lengths[None, :]  # (T, B)
 
+        engine = self._engine_for_call()
+        run_direction = self._run_direction if engine == "reference" else self._run_direction_bptt
         finals = []
         layer_input = x
         for layer in range(self.num_layers):
             if self.training and self.input_dropout:
                 mask = _bernoulli_mask(layer_input.new_empty(B, layer_input.shape[-1]), self.input_dropout)
                 layer_input = layer_input * mask  # one mask per sequence, every step (T, B, I) * (B, I)
-            outputs = []
-            for direction in range(self.num_directions):
-                index = layer * self.num_directions + direction
-                params = self._effective_parameters(layer, direction == 1)
-                out, final = self._run_direction(layer_input, states[index], params, valid, layer, direction)
-                outputs.append(out)
-                finals.append(final)
-            layer_input = outputs[0] if len(outputs) == 1 else torch.cat(outputs, dim=-1)  # (T, B, D*H_out)
+            if engine == "torch":
+                first = layer * self.num_directions
+                params = [self._effective_parameters(layer, d == 1) for d in range(self.num_directions)]
+                layer_input, layer_finals = torch_engine.run_layer(
+                    self._torch_mode(), layer_input, states[first : first + self.num_directions], params, lengths)
+                finals.extend(layer_finals)
+            else:
+                outputs = []
+                for direction in range(self.num_directions):
+                    index = layer * self.num_directions + direction
+                    params = self._effective_parameters(layer, direction == 1)
+                    out, final = run_direction(layer_input, states[index], params, valid, layer, direction)
+                    outputs.append(out)
+                    finals.append(final)
+                layer_input = outputs[0] if len(outputs) == 1 else torch.cat(outputs, dim=-1)  # (T, B, D*H_out)
             if self.dropout and self.training and layer < self.num_layers - 1:
                 layer_input = F.dropout(layer_input, self.dropout, training=True)
 
@@ -172,6 +263,23 @@ class RecurrentLayer(nn.Module):
             if trace is not None:
                 trace.record(t, new_state, gates)
         return torch.stack(outputs), state  # (T, B, H_out)
+
+    def _run_direction_bptt(self, layer_input, state, params, valid, layer, direction):
+        """The ``bptt`` engine, fed the same random masks, drawn in the same order, as the reference loop."""
+        T, B, _ = layer_input.shape
+        recurrent_mask = None
+        if self.training and self.recurrent_dropout:
+            recurrent_mask = _bernoulli_mask(layer_input.new_empty(B, self.state_sizes[0]), self.recurrent_dropout)
+        keeps = tuple(None for _ in self.state_sizes)
+        if self.zoneout and not self.training:
+            keeps = tuple(self.zoneout for _ in self.state_sizes)  # the expectation p * old + (1 - p) * new
+        elif self.zoneout:
+            keeps = tuple(layer_input.new_empty(T, B, size) for size in self.state_sizes)
+            for t in range(T - 1, -1, -1) if direction == 1 else range(T):
+                for keep in keeps:  # the reference draws h's then c's mask at every step, in step order
+                    keep[t].bernoulli_(self.zoneout)
+        valid = None if valid is None else valid.unsqueeze(-1)  # (T, B, 1)
+        return self._run_bptt(layer_input, state, params, keeps, valid, recurrent_mask, direction == 1)
 
     # -- input checks and formatting ----------------------------------------------------------
     def _prepare_input(self, input, lengths):
@@ -248,7 +356,8 @@ class RecurrentLayer(nn.Module):
     def extra_repr(self) -> str:
         text = f"{self.input_size}, {self.hidden_size}"
         defaults = {"num_layers": 1, "bias": True, "batch_first": False, "dropout": 0.0, "bidirectional": False,
-                    "input_dropout": 0.0, "recurrent_dropout": 0.0, "weight_drop": 0.0, "zoneout": 0.0}
+                    "input_dropout": 0.0, "recurrent_dropout": 0.0, "weight_drop": 0.0, "zoneout": 0.0,
+                    "engine": "auto"}
         for name, default in defaults.items():
             if getattr(self, name) != default:
                 text += f", {name}={getattr(self, name)}"
@@ -322,6 +431,17 @@ class RNN(RecurrentLayer):
     def _step(self, x, state, params, recurrent_mask):
         return rnn_step(x, state[0], params, nonlinearity=self.nonlinearity, recurrent_mask=recurrent_mask)
 
+    def _torch_mode(self) -> str:
+        return f"rnn_{self.nonlinearity}"
+
+    def _run_bptt(self, x, state, params, keeps, valid, recurrent_mask, reverse):
+        bias = params["bias_ih"] + params["bias_hh"] if self.bias else None
+        xg = F.linear(x, params["weight_ih"], bias)  # (T, B, H): every step's input projection at once
+        output, h_n = bptt_engine.run_rnn(xg, state[0], params["weight_hh"], keep=keeps[0], valid=valid,
+                                          recurrent_mask=recurrent_mask, reverse=reverse,
+                                          relu=self.nonlinearity == "relu")
+        return output, (h_n,)
+
 
 class LSTM(RecurrentLayer):
     r"""A stacked LSTM with ``torch.nn.LSTM``'s arguments, parameters and outputs, plus variants.
@@ -371,6 +491,25 @@ class LSTM(RecurrentLayer):
         return lstm_step(x, state, params, peephole=self.peephole, coupled=self.coupled,
                          layer_norm=self.layer_norm, recurrent_mask=recurrent_mask)
 
+    def _torch_mode(self) -> str | None:
+        return None if self.peephole or self.coupled or self.layer_norm else "lstm"
+
+    def _bptt_unsupported(self) -> str | None:
+        return f"layer_norm={self.layer_norm!r}" if self.layer_norm else None
+
+    def _run_bptt(self, x, state, params, keeps, valid, recurrent_mask, reverse):
+        bias = params["bias_ih"] + params["bias_hh"] if self.bias else None
+        xg = F.linear(x, params["weight_ih"], bias)  # (T, B, G*H): every step's input projection at once
+        peep = None
+        if self.peephole:
+            w_ci = params["weight_ci"] if not self.coupled else torch.zeros_like(params["weight_cf"])
+            peep = torch.stack([w_ci, params["weight_cf"], params["weight_co"]])  # (3, H)
+        output, h_n, c_n = bptt_engine.run_lstm(xg, state[0], state[1], params["weight_hh"],
+                                                weight_hr=params.get("weight_hr"), peep=peep, keep_h=keeps[0],
+                                                keep_c=keeps[1], valid=valid, recurrent_mask=recurrent_mask,
+                                                reverse=reverse, coupled=self.coupled)
+        return output, (h_n, c_n)
+
     def extra_repr(self) -> str:
         options = [f"{name}={getattr(self, name)!r}" for name in ("proj_size", "peephole", "coupled", "layer_norm")
                    if getattr(self, name)]
@@ -401,6 +540,24 @@ class GRU(RecurrentLayer):
 
     def _step(self, x, state, params, recurrent_mask):
         return gru_step(x, state[0], params, reset_after=self.reset_after, recurrent_mask=recurrent_mask)
+
+    def _torch_mode(self) -> str | None:
+        return "gru" if self.reset_after else None
+
+    def _run_bptt(self, x, state, params, keeps, valid, recurrent_mask, reverse):
+        bias, bias_hn = None, None
+        if self.bias and self.reset_after:
+            H = self.hidden_size
+            b_hh = params["bias_hh"]
+            bias = params["bias_ih"] + torch.cat([b_hh[: 2 * H], torch.zeros_like(b_hh[2 * H :])])
+            bias_hn = b_hh[2 * H :]  # b_hn stays inside r_t * (W_hn h + b_hn)
+        elif self.bias:
+            bias = params["bias_ih"] + params["bias_hh"]
+        xg = F.linear(x, params["weight_ih"], bias)  # (T, B, 3H): every step's input projection at once
+        output, h_n = bptt_engine.run_gru(xg, state[0], params["weight_hh"], bias_hn=bias_hn, keep=keeps[0],
+                                          valid=valid, recurrent_mask=recurrent_mask, reverse=reverse,
+                                          reset_after=self.reset_after)
+        return output, (h_n,)
 
     def extra_repr(self) -> str:
         return super().extra_repr() + ("" if self.reset_after else ", reset_after=False")

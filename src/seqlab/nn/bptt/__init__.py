@@ -1,0 +1,26 @@
+"""Backpropagation through time written out by hand: the ``bptt`` engine of RNN, LSTM and GRU.
+
+Each recurrence is a ``torch.autograd.Function`` whose forward runs the whole sequence of one
+layer and direction and whose backward is the BPTT derivation gate by gate (the module
+docstrings of ``lstm``, ``gru`` and ``rnn`` write it out). What makes it fast:
+
+* the input projections of all steps are one matrix product, done before the loop
+  (xg = x W_ih^T + b, (T, B, G*H)), and autograd turns the returned dL/dxg into dW_ih, db and
+  dx with one product each;
+* one recurrent product per step forward and one per step backward;
+* dW_hh = sum_t delta_t h_{t-1}^T as one product over all steps at the end;
+* the gate arithmetic of a step fused into one compiled loop (``_kernels``), with a pure
+  PyTorch fallback;
+* activations saved once, in preallocated (T, ...) buffers.
+
+``torch_engine`` runs the same parameters through PyTorch's own fused kernels instead.
+Double backward is refused with an error.
+"""
+
+from seqlab.nn.bptt._kernels import kernels, use_compiled
+from seqlab.nn.bptt.gru import GRUFunction, run_gru
+from seqlab.nn.bptt.lstm import LSTMFunction, run_lstm
+from seqlab.nn.bptt.rnn import RNNFunction, run_rnn
+
+__all__ = ["GRUFunction", "LSTMFunction", "RNNFunction", "kernels", "run_gru", "run_lstm", "run_rnn",
+           "use_compiled"]

@@ -1,0 +1,182 @@
+r"""The LSTM over a whole sequence with a hand-written backward (backpropagation through time).
+
+Forward, in the notation of ``LSTMCell`` (gates stacked i, f, g, o; coupled: f, g, o):
+
+    a_t = xg_t + W_hh (h_{t-1} * m)           xg_t = W_ih x_t + b_ih + b_hh, for all t in one product
+    i_t = sigma(a^i_t + w_ci * c_{t-1})       (coupled: i_t = 1 - f_t)
+    f_t = sigma(a^f_t + w_cf * c_{t-1})
+    g_t = tanh(a^g_t)
+    c_t = f_t * c_{t-1} + i_t * g_t
+    o_t = sigma(a^o_t + w_co * c_t)
+    m_t = o_t * tanh(c_t)
+    h_t = m_t, or W_hr m_t with a projection
+
+(w_c* are the peephole diagonals, zero without peepholes; m the recurrent dropout mask, ones
+without it.) Backward, from dh_t = dL/dh_t (from the output at t and from step t + 1) and
+dc_t = dL/dc_t (from step t + 1), gate by gate; delta^x_t is dL/d(pre-activation of x):
+
+    dm_t        = dh_t, or W_hr^T dh_t;                 dW_hr += dh_t m_t^T
+    delta^o_t   = dm_t * tanh(c_t) * o_t (1 - o_t)
+    dc_t       += dm_t * o_t * (1 - tanh^2 c_t) + w_co * delta^o_t
+    delta^g_t   = dc_t * i_t * (1 - g_t^2)
+    delta^i_t   = dc_t * g_t * i_t (1 - i_t)
+    delta^f_t   = dc_t * c_{t-1} * f_t (1 - f_t)        (coupled: dc_t * (c_{t-1} - g_t) * f_t (1 - f_t))
+    dc_{t-1}    = dc_t * f_t + w_ci * delta^i_t + w_cf * delta^f_t
+    dh_{t-1}   += (W_hh^T delta_t) * m                   one product per step
+    dxg_t       = delta_t                               (B, G*H), returned: autograd turns it into
+                                                        dW_ih, db and dx with one product each
+    dW_hh       = sum_t delta_t (h_{t-1} * m)^T          one product over all steps at the end
+    dw_ci = sum_t delta^i_t * c_{t-1},  dw_cf = sum_t delta^f_t * c_{t-1},  dw_co = sum_t delta^o_t * c_t
+
+Zoneout and lengths wrap each step as ``seqlab.nn.bptt._common`` describes. The pointwise
+lines run as one fused loop per step (``_kernels``).
+"""
+
+from __future__ import annotations
+
+import torch
+
+from seqlab.nn.bptt import _common
+from seqlab.nn.bptt._kernels import kernels
+
+
+def lstm_forward(xg, h0, c0, weight_hh, weight_hr, peep, keep_h, keep_c, valid, recurrent_mask, *,
+                 reverse: bool, coupled: bool, save: bool):
+    """Run the recurrence. Returns (output (T, B, H_out), h_n, c_n, saved buffers or None)."""
+    K = kernels()
+    T, B, GH = xg.shape
+    H, H_out = c0.shape[-1], h0.shape[-1]
+    zoneout = keep_h is not None
+    w_hh_t, w_hr_t = weight_hh.t(), None if weight_hr is None else weight_hr.t()
+    peep = xg.new_empty(0) if peep is None else peep.contiguous()
+    hs = xg.new_empty(T + 1, B, H_out)
+    # the cell state is needed for every step only when backward will run
+    cs = xg.new_empty(T + 1 if save else 2, B, H)
+    acts = xg.new_empty(T if save else 1, B, GH)
+    c_cell = xg.new_empty(T if save else 1, B, H) if zoneout else None
+    ms = xg.new_empty(T if save else 1, B, H) if weight_hr is not None else None
+    first = T if reverse else 0
+    hs[first] = h0
+    cs[first if save else 0] = c0
+    for step, (t, prev, new) in enumerate(_common.step_indices(T, reverse)):
+        s = t if save else 0  # slot of this step in the per-step buffers
+        c_prev, c_new = (cs[prev], cs[new]) if save else (cs[step % 2], cs[(step + 1) % 2])
+        h_in = hs[prev] if recurrent_mask is None else hs[prev] * recurrent_mask
+        pre = torch.addmm(xg[t], h_in, w_hh_t)  # a_t = xg_t + W_hh h_{t-1}, (B, G*H)
+        c_out = c_cell[s] if zoneout else c_new
+        m_out = ms[s] if ms is not None else hs[new]
+        K.lstm_forward(pre, c_prev, peep, coupled, acts[s], c_out, m_out)
+        if ms is not None:
+            torch.mm(m_out, w_hr_t, out=hs[new])  # h_t = W_hr m_t, (B, P)
+        if zoneout or valid is not None:
+            v = None if valid is None else valid[t]
+            hs[new] = _common.mix_forward(hs[new], hs[prev], _common.at_step(keep_h, t), v)
+            c_new.copy_(_common.mix_forward(c_out, c_prev, _common.at_step(keep_c, t), v))
+    output = _common.outputs_of(hs, reverse)
+    if valid is not None:
+        output = output * valid  # zero outputs past each sequence's length
+    c_n = cs[0 if reverse else T] if save else cs[T % 2]
+    saved = (hs, cs, acts, c_cell, ms) if save else None
+    return output, hs[0 if reverse else T], c_n, saved
+
+
+class LSTMFunction(torch.autograd.Function):
+    """One direction of one LSTM layer; see the module docstring for both passes."""
+
+    @staticmethod
+    def forward(ctx, xg, h0, c0, weight_hh, weight_hr, peep, keep_h, keep_c, valid, recurrent_mask,
+                reverse, coupled):
+        output, h_n, c_n, saved = lstm_forward(xg, h0, c0, weight_hh, weight_hr, peep, keep_h, keep_c, valid,
+                                               recurrent_mask, reverse=reverse, coupled=coupled, save=True)
+        hs, cs, acts, c_cell, ms = saved
+        tensors = [hs, cs, acts, weight_hh]
+        optional = {"c_cell": c_cell, "ms": ms, "weight_hr": weight_hr, "peep": peep, "valid": valid,
+                    "recurrent_mask": recurrent_mask}
+        optional |= {name: keep for name, keep in (("keep_h", keep_h), ("keep_c", keep_c))
+                     if isinstance(keep, torch.Tensor)}
+        ctx.optional_names = [name for name, value in optional.items() if value is not None]
+        ctx.save_for_backward(*tensors, *(optional[name] for name in ctx.optional_names))
+        ctx.keep_floats = {name: keep for name, keep in (("keep_h", keep_h), ("keep_c", keep_c))
+                           if keep is not None and not isinstance(keep, torch.Tensor)}
+        ctx.reverse, ctx.coupled = reverse, coupled
+        return output, h_n, c_n
+
+    @staticmethod
+    def backward(ctx, d_output, d_h_n, d_c_n):
+        _common.refuse_double_backward()
+        K = kernels()
+        hs, cs, acts, weight_hh, *rest = ctx.saved_tensors
+        opt = dict(zip(ctx.optional_names, rest)) | ctx.keep_floats
+        c_cell, ms, weight_hr, peep = opt.get("c_cell"), opt.get("ms"), opt.get("weight_hr"), opt.get("peep")
+        valid, mask = opt.get("valid"), opt.get("recurrent_mask")
+        keep_h, keep_c = opt.get("keep_h"), opt.get("keep_c")
+        reverse, coupled = ctx.reverse, ctx.coupled
+        T, B, GH = acts.shape
+        H = cs.shape[-1]
+        peep_or_empty = acts.new_empty(0) if peep is None else peep
+
+        d_output = d_output.contiguous()
+        if valid is not None:
+            d_output = d_output * valid  # outputs past a length were zeroed, so pass no gradient
+        delta = torch.empty_like(acts)  # (T, B, G*H): dL/d(pre-activations) for every step
+        d_proj = acts.new_empty(T, B, weight_hr.shape[0]) if weight_hr is not None else None
+        dh, dc = d_h_n.clone(), d_c_n.clone()
+        dc_prev = torch.empty_like(dc)
+        for t, prev, new in reversed(_common.step_indices(T, reverse)):
+            dh = dh + d_output[t]  # dL/dh_t: from step t + 1 and from the output at t
+            v = None if valid is None else valid[t]
+            dh_cell, dh_bypass = _common.mix_backward(dh, _common.at_step(keep_h, t), v)
+            dc_cell, dc_bypass = _common.mix_backward(dc, _common.at_step(keep_c, t), v)
+            if weight_hr is not None:
+                d_proj[t] = dh_cell
+                dm = dh_cell @ weight_hr  # dm_t = W_hr^T dh_t, (B, H)
+            else:
+                dm = dh_cell
+            c_t = c_cell[t] if c_cell is not None else cs[new]
+            K.lstm_backward(dm.contiguous(), dc_cell.contiguous(), acts[t], cs[prev], c_t, peep_or_empty, coupled,
+                            delta[t], dc_prev)
+            dh_prev = delta[t] @ weight_hh  # W_hh^T delta_t, (B, H_out)
+            if mask is not None:
+                dh_prev = dh_prev * mask
+            dh = dh_prev if dh_bypass is None else dh_prev + dh_bypass
+            dc = dc_prev.clone() if dc_bypass is None else dc_prev + dc_bypass
+
+        flat = delta.view(T * B, GH)
+        h_in = _common.inputs_of(hs, reverse)
+        if mask is not None:
+            h_in = h_in * mask
+        d_weight_hh = flat.t() @ h_in.reshape(T * B, -1)  # sum_t delta_t h_{t-1}^T, one product
+        d_weight_hr = None
+        if weight_hr is not None:
+            d_weight_hr = d_proj.view(T * B, -1).t() @ ms.view(T * B, H)  # sum_t dh_t m_t^T
+        d_peep = None
+        if peep is not None:
+            c_before = _common.inputs_of(cs, reverse)
+            c_after = c_cell if c_cell is not None else _common.outputs_of(cs, reverse)
+            gates = dict(zip(("f", "g", "o") if coupled else ("i", "f", "g", "o"), delta.chunk(GH // H, dim=-1)))
+            zero = peep.new_zeros(H)
+            d_peep = torch.stack([(gates["i"] * c_before).sum((0, 1)) if "i" in gates else zero,
+                                  (gates["f"] * c_before).sum((0, 1)),
+                                  (gates["o"] * c_after).sum((0, 1))])
+        return delta, dh, dc, d_weight_hh, d_weight_hr, d_peep, None, None, None, None, None, None
+
+
+def run_lstm(xg, h0, c0, weight_hh, *, weight_hr=None, peep=None, keep_h=None, keep_c=None, valid=None,
+             recurrent_mask=None, reverse=False, coupled=False):
+    """One direction: autograd-tracked when anything needs a gradient, else a lean forward.
+
+    Args:
+        xg: (T, B, G*H) input projections with both biases. h0 (B, H_out), c0 (B, H).
+        weight_hh: (G*H, H_out). weight_hr: (P, H) or None. peep: (3, H) [w_ci, w_cf, w_co] or None.
+        keep_h, keep_c: zoneout keep masks (T, B, F), or the probability p at evaluation, or None.
+        valid: (T, B, 1) bool, t < length, or None. recurrent_mask: (B, H_out) or None.
+
+    Returns:
+        ``(output (T, B, H_out), h_n (B, H_out), c_n (B, H))``.
+    """
+    args = (xg, h0.contiguous(), c0.contiguous(), weight_hh, weight_hr, peep, keep_h, keep_c, valid, recurrent_mask)
+    tracked = [a for a in args if isinstance(a, torch.Tensor)]
+    if torch.is_grad_enabled() and any(a.requires_grad for a in tracked):
+        return LSTMFunction.apply(*args, reverse, coupled)
+    output, h_n, c_n, _ = lstm_forward(*args, reverse=reverse, coupled=coupled, save=False)
+    return output, h_n, c_n
