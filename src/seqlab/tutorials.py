@@ -83,6 +83,18 @@ def save_figure(figure, name: str) -> Path:
     return path
 
 
+def show_png(path: str | os.PathLike) -> Path:
+    """Show a PNG written by ``seqlab.plots`` inline when inside a Jupyter kernel; returns its path."""
+    path = Path(path)
+    if not path.is_file():
+        raise SeqlabError(f"figure {path} does not exist")
+    if _in_kernel():
+        from IPython.display import Image, display
+
+        display(Image(filename=str(path)))
+    return path
+
+
 def _in_kernel() -> bool:
     if "ipykernel" not in sys.modules:
         return False

@@ -33,7 +33,8 @@ def test_rnn_basics_runs_as_a_notebook_in_a_kernel(tmp_path, monkeypatch):
     monkeypatch.setenv("JUPYTER_RUNTIME_DIR", str(tmp_path / "runtime"))
     monkeypatch.setenv("IPYTHONDIR", str(tmp_path / "ipython"))
     kernel_name = _install_kernel(tmp_path / "jupyter", {"SEQLAB_FAST": "1", "SEQLAB_FIGURES": str(figures),
-                                                         "MPLCONFIGDIR": str(tmp_path / "mpl")})
+                                                         "MPLCONFIGDIR": str(tmp_path / "mpl"),
+                                                         "OMP_NUM_THREADS": "1"})
     path = export_notebook(find_tutorial(1), tmp_path)
     notebook = nbformat.read(path, as_version=4)
     nbformat.validate(notebook)

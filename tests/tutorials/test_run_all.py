@@ -7,12 +7,22 @@ import runpy
 
 import matplotlib
 import pytest
+import torch
 
 from seqlab.tutorials import list_tutorials, tutorials_dir
 
 matplotlib.use("Agg")  # no display in tests; set before any tutorial imports pyplot
 
 TUTORIALS = list_tutorials()
+
+
+@pytest.fixture
+def one_thread():
+    """Fast mode's tensors are tiny: one thread avoids the cost of waking a pool for each small op."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
 
 
 def test_the_tutorials_folder_is_found_and_numbered_without_gaps():
@@ -22,7 +32,7 @@ def test_the_tutorials_folder_is_found_and_numbered_without_gaps():
 
 
 @pytest.mark.parametrize("tutorial", TUTORIALS, ids=[t.path.stem for t in TUTORIALS])
-def test_tutorial_runs_in_fast_mode(tutorial, tmp_path, monkeypatch, capsys):
+def test_tutorial_runs_in_fast_mode(tutorial, tmp_path, monkeypatch, capsys, one_thread):
     figures = tmp_path / "figures"
     monkeypatch.setenv("SEQLAB_FAST", "1")
     monkeypatch.setenv("SEQLAB_FIGURES", str(figures))
