@@ -29,6 +29,8 @@ import itertools
 from collections import defaultdict
 from collections.abc import Callable
 
+from seqlab.text._gc import collector_paused
+
 
 class _Counter:
     """``combine`` for plain BPE: every merge makes a new id, counting from ``first``."""
@@ -58,6 +60,11 @@ def learn_merges(words: list[list[int]], counts: list[int], n_new: int,
     Returns:
         The merges ``(a, b)`` in the order learned.
     """
+    with collector_paused():
+        return _learn(words, counts, n_new, combine, min_count, on_merge)
+
+
+def _learn(words, counts, n_new, combine, min_count, on_merge) -> list[tuple[int, int]]:
     words = [list(word) for word in words]
     pair_counts: dict[tuple[int, int], int] = defaultdict(int)
     where: dict[tuple[int, int], set[int]] = defaultdict(set)

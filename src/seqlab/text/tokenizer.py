@@ -35,6 +35,7 @@ import regex
 from seqlab.errors import SeqlabError
 from seqlab.runs import write_text_atomic
 from seqlab.text import decoders, normalizers, pre_tokenizers, processors
+from seqlab.text._gc import collector_paused
 from seqlab.text.byte_level import to_byte_chars, utf8
 from seqlab.text.decoders import Decoder, decoder_from_json
 from seqlab.text.encoding import Encoding
@@ -164,6 +165,11 @@ class Tokenizer:
             self.added_tokens.append(AddedToken(content, token_id))
         self._refresh()
 
+    def clear_cache(self) -> None:
+        """Forget the cached tokens of every piece (they are recomputed on demand)."""
+        self._cache.clear()
+        self._trimmed_cache.clear()
+
     def _refresh(self) -> None:
         self._cache.clear()
         self._trimmed_cache.clear()
@@ -191,8 +197,9 @@ class Tokenizer:
     def train_from_iterator(self, texts: Iterable[str], trainer) -> None:
         """Count the pieces of ``texts`` (normalized and pre-tokenized) and let ``trainer`` build the model."""
         counts: Counter[str] = Counter()
-        for text in texts:
-            counts.update(piece for piece, _, _ in self._pieces(text))
+        with collector_paused():
+            for text in texts:
+                counts.update(piece for piece, _, _ in self._pieces(text))
         if not counts:
             raise SeqlabError("training: expected text with at least one token, got an empty corpus")
         if self.is_byte_level:
@@ -324,8 +331,9 @@ class Tokenizer:
 
     def encode_batch(self, texts: list[str] | list[tuple[str, str]], add_special_tokens: bool = True) -> list[Encoding]:
         """Encode several texts (or pairs), padded together when padding is enabled."""
-        encodings = [self.encode(*item, add_special_tokens=add_special_tokens) if isinstance(item, tuple)
-                     else self.encode(item, add_special_tokens=add_special_tokens) for item in texts]
+        with collector_paused():
+            encodings = [self.encode(*item, add_special_tokens=add_special_tokens) if isinstance(item, tuple)
+                         else self.encode(item, add_special_tokens=add_special_tokens) for item in texts]
         if self.padding is not None and encodings:
             length = self.padding.target(max(len(e) for e in encodings))
             for encoding in encodings:
