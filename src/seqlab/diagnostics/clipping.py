@@ -52,7 +52,7 @@ def clip_gradients(parameters: Iterable[torch.nn.Parameter], mode: str, threshol
 
 @dataclass
 class ClipStats:
-    """Norms before and after clipping at every step of a run."""
+    """Norms before and after clipping at every step of a run (mode "none": norms only, never clipped)."""
 
     mode: str
     threshold: float
@@ -61,7 +61,12 @@ class ClipStats:
     clipped: list[bool] = field(default_factory=list)
 
     def clip(self, parameters: Iterable[torch.nn.Parameter]) -> None:
-        before, after, clipped = clip_gradients(parameters, self.mode, self.threshold)
+        """Clip (mode "norm" or "value") or, with mode "none", only measure the norm."""
+        if self.mode == "none":
+            before = _global_norm([p.grad for p in parameters if p.grad is not None])
+            after, clipped = before, False
+        else:
+            before, after, clipped = clip_gradients(parameters, self.mode, self.threshold)
         self.before.append(before)
         self.after.append(after)
         self.clipped.append(clipped)

@@ -179,7 +179,7 @@ def run_long_memory(config: LongMemoryConfig,
     generator = torch.Generator().manual_seed(config.seed)
     optimizer = torch.optim.Adam(model.parameters(), lr=config.learning_rate)
     baseline = adding_baseline() if config.task == "adding" else copy_baseline(config.T)
-    clip = ClipStats(config.clip, config.clip_threshold) if config.clip else None
+    clip = ClipStats(config.clip or "none", config.clip_threshold)
     history = [{"step": 0, "seconds": 0.0, **_evaluate(model, config, test)}]
     start = time.perf_counter()
     step, losses = 0, []
@@ -191,8 +191,7 @@ def run_long_memory(config: LongMemoryConfig,
         loss = _loss(config, model(inputs), targets)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
-        if clip is not None:
-            clip.clip(model.parameters())
+        clip.clip(model.parameters())
         optimizer.step()
         step += 1
         losses.append(loss.item())
@@ -212,4 +211,4 @@ def run_long_memory(config: LongMemoryConfig,
         config=asdict(config), baseline=baseline, test_baseline=memoryless_test_loss(config, test[1]),
         history=history, final_test_loss=test_losses[-1], best_test_loss=min(test_losses), steps=step,
         seconds=time.perf_counter() - start, parameters=sum(p.numel() for p in model.parameters()),
-        clipping=clip.summary() if clip is not None else {})
+        clipping=clip.summary())
