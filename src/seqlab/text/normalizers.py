@@ -20,6 +20,7 @@ from dataclasses import dataclass
 import regex
 
 from seqlab.errors import SeqlabError
+from seqlab.text.pre_tokenizers import WHITESPACE
 
 Span = tuple[int, int]
 
@@ -148,7 +149,7 @@ class StripAccents(Normalizer):
 
 
 class Strip(Normalizer):
-    """Remove whitespace on the left and/or the right."""
+    """Remove white space (Unicode White_Space, as ``tokenizers``; not ``str.isspace``) on the left and/or right."""
 
     def __init__(self, left: bool = True, right: bool = True):
         self.left, self.right = left, right
@@ -157,10 +158,10 @@ class Strip(Normalizer):
         text = normalized.text
         start, end = 0, len(text)
         if self.left:
-            while start < end and text[start].isspace():
+            while start < end and text[start] in WHITESPACE:
                 start += 1
         if self.right:
-            while end > start and text[end - 1].isspace():
+            while end > start and text[end - 1] in WHITESPACE:
                 end -= 1
         spans = None if normalized.spans is None and start == 0 else normalized.span_list()[start:end]
         return Normalized(text[start:end], spans)
