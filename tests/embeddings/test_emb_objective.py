@@ -6,7 +6,7 @@ import torch
 import torch.nn.functional as F
 
 from seqlab.embeddings.glove import glove_gradients, weighting
-from seqlab.embeddings.objective import sgd_step
+from seqlab.embeddings.objective import Bags, sgd_step
 
 
 def _autograd_loss(W_in, W_out, in_rows, in_weights, out_rows, labels, mask):
@@ -24,7 +24,8 @@ def _check_step(in_rows, in_weights, out_rows, labels, mask, V=7, E=5):
     expected_loss = _autograd_loss(A, B, in_rows, in_weights, out_rows, labels, mask)
     expected_loss.backward()
     lr = 0.3
-    loss = sgd_step(W_in, W_out, in_rows, in_weights, out_rows, labels, mask, lr)
+    inputs = in_rows if in_weights is None else Bags.from_padded(in_rows, in_weights)
+    loss = sgd_step(W_in, W_out, inputs, out_rows, labels, mask, lr)
     torch.testing.assert_close(loss, expected_loss.detach(), rtol=1e-12, atol=1e-12)
     torch.testing.assert_close(W_in, A.detach() - lr * A.grad, rtol=1e-12, atol=1e-12)
     torch.testing.assert_close(W_out, B.detach() - lr * B.grad, rtol=1e-12, atol=1e-12)

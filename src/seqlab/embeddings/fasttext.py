@@ -29,7 +29,7 @@ import torch
 
 from seqlab.embeddings.corpus import Vocabulary, build_vocabulary
 from seqlab.embeddings.keyed_vectors import KeyedVectors
-from seqlab.embeddings.objective import hidden, sgd_step
+from seqlab.embeddings.objective import Bags, hidden, sgd_step
 from seqlab.embeddings.word2vec import (
     EmbeddingResult,
     OutputLayer,
@@ -120,17 +120,23 @@ class FastTextVectors(KeyedVectors):
         return vector / vector.norm().clamp_min(1e-12)
 
 
-def subword_table(words: Sequence[str], min_n: int, max_n: int, bucket: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """Rows (V, C) of each word's input (its own row, then V + bucket of each n-gram) and weights 1/count."""
-    V = len(words)
-    lists = [[w] + [V + b for b in ngram_buckets(word, min_n, max_n, bucket)] for w, word in enumerate(words)]
-    C = max(len(r) for r in lists)
-    rows = torch.zeros(V, C, dtype=torch.long)
-    weights = torch.zeros(V, C)
-    for w, r in enumerate(lists):
-        rows[w, : len(r)] = torch.tensor(r)
-        weights[w, : len(r)] = 1.0 / len(r)  # h = mean of the word's rows
-    return rows, weights
+class SubwordTable:
+    """Each word's input rows, flat: its own row ``w``, then ``V + bucket`` of each of its n-grams."""
+
+    def __init__(self, words: Sequence[str], min_n: int, max_n: int, bucket: int):
+        V = len(words)
+        lists = [[w] + [V + b for b in ngram_buckets(word, min_n, max_n, bucket)] for w, word in enumerate(words)]
+        self.lengths = torch.tensor([len(r) for r in lists])  # (V,) 1 + |G(w)|
+        self.starts = torch.cumsum(self.lengths, 0) - self.lengths  # (V,) where each word's rows begin
+        self.rows = torch.tensor([r for rows in lists for r in rows])  # (sum of lengths,)
+
+    def bags(self, words: torch.Tensor) -> Bags:
+        """The input rows of ``words`` (B,), weighted 1 / (1 + |G(w)|) so that h_w is their mean."""
+        lengths = self.lengths[words]  # (B,)
+        bag = torch.repeat_interleave(torch.arange(len(words)), lengths)  # (N,)
+        first = torch.cumsum(lengths, 0) - lengths  # where each example's rows begin in the flat batch
+        position = self.starts[words][bag] + torch.arange(len(bag)) - first[bag]
+        return Bags(self.rows[position], bag, 1.0 / lengths[bag].float())
 
 
 def train_fasttext(sentences: Sequence[Sequence[str]], config: FastTextConfig | None = None,
@@ -143,7 +149,7 @@ def train_fasttext(sentences: Sequence[Sequence[str]], config: FastTextConfig | 
     ids, sentence = vocab.encode(sentences)
     generator = torch.Generator().manual_seed(config.seed)
     V, E = len(vocab), config.vector_size
-    table, table_weights = subword_table(vocab.words, config.min_n, config.max_n, config.bucket)
+    table = SubwordTable(vocab.words, config.min_n, config.max_n, config.bucket)
     W_in = (torch.rand(V + config.bucket, E, generator=generator) - 0.5) / E  # word rows, then n-gram rows
     output = OutputLayer(vocab.counts, "negative", config.negative, config.ns_exponent)
     W_out = torch.zeros(V, E)
@@ -159,13 +165,12 @@ def train_fasttext(sentences: Sequence[Sequence[str]], config: FastTextConfig | 
             batch = order[done : done + config.batch_size]
             lr = config.alpha - (config.alpha - config.min_alpha) * (epoch + done / max(n, 1)) / config.epochs
             rows, labels, mask = output(contexts[batch], generator)
-            words = centres[batch]
-            total += sgd_step(W_in, W_out, table[words], table_weights[words], rows, labels, mask, lr).double()
+            total += sgd_step(W_in, W_out, table.bags(centres[batch]), rows, labels, mask, lr).double()
         pairs += n
         losses.append(float(total) / max(n, 1))
         log.info("fasttext epoch %d: %d pairs, mean loss %.4f", epoch + 1, n, losses[-1])
         if on_progress is not None:
             on_progress((epoch + 1) / config.epochs, {"epoch": epoch, "loss": losses[-1]})
-    word_vectors = hidden(W_in, table, table_weights)  # (V, E): h_w, the mean of each word's rows
+    word_vectors = hidden(W_in, table.bags(torch.arange(V)), V)  # (V, E): h_w, the mean of each word's rows
     vectors = FastTextVectors(vocab.words, word_vectors, W_in[V:].clone(), config.min_n, config.max_n)
     return EmbeddingResult(vectors, losses, pairs, time.perf_counter() - start, asdict(config), W_out)

@@ -47,7 +47,8 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class GloVeConfig:
-    """Settings of GloVe; the defaults are glove.c's demo settings, with 100-dim vectors."""
+    """Settings of GloVe: glove.c's defaults (x_max 100, alpha 0.75, eta 0.05, 25 iterations), 100 dimensions,
+    a window of 10 (cooccur.c's default is 15)."""
 
     vector_size: int = 100  # E
     window: int = 10  # symmetric window, each side
@@ -115,7 +116,7 @@ def train_glove(sentences: Sequence[Sequence[str]], config: GloVeConfig | None =
     vocab = vocab or build_vocabulary(sentences, config.min_count, config.max_vocab)
     ids, sentence = vocab.encode(sentences)
     V, E = len(vocab), config.vector_size
-    rows, cols, counts = cooccurrence(ids, sentence, V, config.window)
+    rows, cols, counts = cooccurrence(ids, sentence, V, config.window)  # (nnz,) each
     if len(counts) == 0:
         raise SeqlabError("empty co-occurrence matrix: no two vocabulary words share a window")
     counts = counts.float()
@@ -131,7 +132,7 @@ def train_glove(sentences: Sequence[Sequence[str]], config: GloVeConfig | None =
         total = torch.zeros((), dtype=torch.float64)
         for done in range(0, len(order), config.batch_size):
             batch = order[done : done + config.batch_size]
-            i, j, x = rows[batch], cols[batch], counts[batch]
+            i, j, x = rows.index_select(0, batch), cols.index_select(0, batch), counts.index_select(0, batch)
             loss, *grads = glove_gradients(W, W_ctx, b, b_ctx, i, j, x, config.x_max, config.alpha)
             total += loss.double()
             for param, square, index, grad in zip(params, squares, (i, j, i, j), grads):

@@ -17,16 +17,36 @@ this is two gathers, two batched products and two scatters per step.
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import torch
 import torch.nn.functional as F
 
 
-def hidden(W_in: torch.Tensor, in_rows: torch.Tensor, in_weights: torch.Tensor | None) -> torch.Tensor:
-    """h (B, E) from input rows (B,) or (B, C) with weights (B, C)."""
-    if in_weights is None:
-        return W_in.index_select(0, in_rows)  # (B, E)
-    rows = W_in.index_select(0, in_rows.reshape(-1)).view(*in_rows.shape, -1)  # (B, C, E)
-    return (in_weights[:, :, None] * rows).sum(1)  # (B, E)
+class Bags(NamedTuple):
+    """Several weighted input rows per example (CBOW's context, FastText's word and n-grams).
+
+    ``h_b = sum_{k: bag[k] = b} weight[k] W_in[rows[k]]``: a flat list of rows, no padding.
+    """
+
+    rows: torch.Tensor  # (N,) rows of W_in
+    bag: torch.Tensor  # (N,) the example each row belongs to, in 0..B-1
+    weight: torch.Tensor  # (N,) a_bc
+
+    @staticmethod
+    def from_padded(rows: torch.Tensor, weights: torch.Tensor) -> Bags:
+        """From rows (B, C) and weights (B, C), zero weights marking padding."""
+        keep = weights != 0
+        bag = torch.arange(rows.shape[0])[:, None].expand_as(rows)
+        return Bags(rows[keep], bag[keep], weights[keep])
+
+
+def hidden(W_in: torch.Tensor, inputs: torch.Tensor | Bags, B: int) -> torch.Tensor:
+    """h (B, E) from one input row per example (B,) or from ``Bags``."""
+    if isinstance(inputs, torch.Tensor):
+        return W_in.index_select(0, inputs)  # (B, E)
+    rows = inputs.weight[:, None] * W_in.index_select(0, inputs.rows)  # (N, E)
+    return W_in.new_zeros(B, W_in.shape[1]).index_add_(0, inputs.bag, rows)  # (B, E)
 
 
 def output_gradients(h: torch.Tensor, U: torch.Tensor, labels: torch.Tensor, mask: torch.Tensor,
@@ -54,26 +74,25 @@ def output_gradients(h: torch.Tensor, U: torch.Tensor, labels: torch.Tensor, mas
     return loss, grad_h, grad_U
 
 
-def sgd_step(W_in: torch.Tensor, W_out: torch.Tensor, in_rows: torch.Tensor, in_weights: torch.Tensor | None,
-             out_rows: torch.Tensor, labels: torch.Tensor, mask: torch.Tensor, lr: float) -> torch.Tensor:
+def sgd_step(W_in: torch.Tensor, W_out: torch.Tensor, inputs: torch.Tensor | Bags, out_rows: torch.Tensor,
+             labels: torch.Tensor, mask: torch.Tensor, lr: float) -> torch.Tensor:
     """One SGD step on W_in and W_out in place; returns the summed loss before the step (a 0-d tensor).
 
     Args:
-        in_rows: (B,) one input row per example, or (B, C) with ``in_weights`` (B, C).
+        inputs: (B,) one input row per example (skip-gram), or ``Bags`` (CBOW, FastText).
         out_rows: (B, M) output rows, with ``labels`` and ``mask`` (B, M).
         lr: the learning rate of this step.
     """
     B, M = out_rows.shape
     E = W_in.shape[1]
     flat_out = out_rows.reshape(-1)
-    h = hidden(W_in, in_rows, in_weights)  # (B, E)
+    h = hidden(W_in, inputs, B)  # (B, E)
     U = W_out.index_select(0, flat_out).view(B, M, E)  # (B, M, E)
     loss, delta_h, delta_U = output_gradients(h, U, labels, mask, scale=-lr)
     # both gradients are taken before either matrix moves, as in word2vec.c
     W_out.index_add_(0, flat_out, delta_U.view(B * M, E))
-    if in_weights is None:
-        W_in.index_add_(0, in_rows, delta_h)
-    else:
-        delta_in = in_weights[:, :, None] * delta_h[:, None, :]  # (B, C, E)
-        W_in.index_add_(0, in_rows.reshape(-1), delta_in.reshape(-1, E))
+    if isinstance(inputs, torch.Tensor):
+        W_in.index_add_(0, inputs, delta_h)
+    else:  # dL/dW_in[r_bc] = a_bc dL/dh_b
+        W_in.index_add_(0, inputs.rows, inputs.weight[:, None] * delta_h.index_select(0, inputs.bag))
     return loss.sum()

@@ -44,7 +44,7 @@ import torch
 from seqlab.embeddings.corpus import Vocabulary, build_vocabulary
 from seqlab.embeddings.huffman import huffman_paths
 from seqlab.embeddings.keyed_vectors import KeyedVectors
-from seqlab.embeddings.objective import sgd_step
+from seqlab.embeddings.objective import Bags, sgd_step
 from seqlab.errors import SeqlabError
 
 log = logging.getLogger(__name__)
@@ -245,8 +245,8 @@ def train_word2vec(sentences: Sequence[Sequence[str]], config: Word2VecConfig | 
             batch = order[done : done + config.batch_size]
             lr = alpha0 - (alpha0 - alpha1) * (epoch + done / max(n, 1)) / config.epochs
             rows, labels, out_mask = output(targets[batch], generator)
-            in_weights = None if weights is None else weights[batch]
-            total += sgd_step(W_in, W_out, inputs[batch], in_weights, rows, labels, out_mask, lr).double()
+            batch_inputs = inputs[batch] if weights is None else Bags.from_padded(inputs[batch], weights[batch])
+            total += sgd_step(W_in, W_out, batch_inputs, rows, labels, out_mask, lr).double()
             if on_progress is not None and (done // config.batch_size) % 200 == 0:
                 on_progress((epoch + done / max(n, 1)) / config.epochs, {"epoch": epoch, "lr": lr})
         pairs += n if weights is None else int(mask.sum())
