@@ -52,6 +52,7 @@ def train(
     device: Annotated[str | None, typer.Option(help="cpu (default), cuda, cuda:1, ...")] = None,
     runs: Annotated[Path, typer.Option(help="Folder in which the run folder is created.")] = Path("runs"),
     folds: Annotated[int | None, typer.Option(help="Cross-validate over this many folds (classification).")] = None,
+    threads: Annotated[int | None, typer.Option(help="torch intra-op threads (default: torch's choice).")] = None,
 ) -> None:
     """Train TASK with a config file and key=value overrides; the run folder keeps everything.
 
@@ -68,6 +69,10 @@ def train(
         torchrun --nproc_per_node=2 -m seqlab train sentiment --config sentiment
     """
     console = Console()
+    if threads is not None:
+        import torch
+
+        torch.set_num_threads(threads)
     if resume is not None:
         if config is not None or overrides:
             raise SeqlabError("--resume continues a run with its saved config; expected no --config and no "

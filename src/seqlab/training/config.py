@@ -58,6 +58,7 @@ class FitConfig:
     mode: Literal["min", "max"] = "min"  # whether a smaller or a larger `metric` is better
     seed: int = 0  # seeds torch, random and numpy at the start of the run
     device: str = "cpu"  # "cpu", "cuda", "cuda:1", ...; nothing assumes a GPU
+    plots: bool = True  # draw curves.png (matplotlib, Agg) at the end of the run
 
     def __post_init__(self) -> None:
         positive = {"lr": self.lr, "accumulation": self.accumulation, "log_every": self.log_every,

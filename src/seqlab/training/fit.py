@@ -206,7 +206,8 @@ def fit(model: nn.Module, task: Task, train: Iterable, val: Iterable | None, con
             if history.best_step is None:  # no validation: the last weights are the ones to keep
                 save(BEST, full=False)
             write_json_atomic(run_dir / "history.json", history.to_dict())
-            _plot(history, run_dir)
+            if config.plots:
+                _plot(history, run_dir)
     finally:
         metrics_log.close()
     for callback in callbacks:
