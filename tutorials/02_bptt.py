@@ -137,31 +137,39 @@ for name, error in fd_errors.items():
 assert max(fd_errors.values()) < 1e-6
 
 # %% [markdown]
-# ## Check 2: seqlab's `RNN` layer
+# ## Check 2: seqlab's `RNN` layer and its `bptt` engine
 #
 # The same weights go into `seqlab.nn.RNN` in float64 (its parameters carry PyTorch's names:
 # `weight_ih_l0`, `weight_hh_l0`, `bias_ih_l0`, `bias_hh_l0`); the read-out and the loss are
-# written in torch, and autograd differentiates through seqlab's time loop. The hand-derived
-# gradients must match to rounding error.
+# written in torch. seqlab runs the time loop with one of three engines: `reference` (the cell
+# step in a Python loop, differentiated by autograd), `bptt` (`seqlab.nn.bptt`: the backward
+# pass written out by hand, as above, inside one `torch.autograd.Function`) and `torch`
+# (PyTorch's fused kernels). The hand-derived NumPy gradients must match each to rounding error.
 
 # %%
-layer = RNN(I, H, dtype=torch.float64)
-with torch.no_grad():
-    for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"):
-        getattr(layer, f"{name}_l0").copy_(torch.from_numpy(params[name]))
-weight_hy = torch.tensor(params["weight_hy"], requires_grad=True)
-bias_y = torch.tensor(params["bias_y"], requires_grad=True)
-output, _ = layer(torch.from_numpy(x))  # (T, B, H)
-torch_loss = 0.5 * ((output @ weight_hy.T + bias_y - torch.from_numpy(y)) ** 2).sum()
-torch_loss.backward()
+def seqlab_gradients(engine):
+    layer = RNN(I, H, dtype=torch.float64, engine=engine)
+    with torch.no_grad():
+        for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"):
+            getattr(layer, f"{name}_l0").copy_(torch.from_numpy(params[name]))
+    weight_hy = torch.tensor(params["weight_hy"], requires_grad=True)
+    bias_y = torch.tensor(params["bias_y"], requires_grad=True)
+    output, _ = layer(torch.from_numpy(x))  # (T, B, H)
+    torch_loss = 0.5 * ((output @ weight_hy.T + bias_y - torch.from_numpy(y)) ** 2).sum()
+    torch_loss.backward()
+    assert abs(torch_loss.item() - loss) < 1e-12
+    found = {name: getattr(layer, f"{name}_l0").grad.numpy() for name in ("weight_ih", "weight_hh",
+                                                                           "bias_ih", "bias_hh")}
+    return found | {"weight_hy": weight_hy.grad.numpy(), "bias_y": bias_y.grad.numpy()}
 
-seqlab_grads = {name: getattr(layer, f"{name}_l0").grad.numpy() for name in ("weight_ih", "weight_hh",
-                                                                               "bias_ih", "bias_hh")}
-seqlab_grads |= {"weight_hy": weight_hy.grad.numpy(), "bias_y": bias_y.grad.numpy()}
-seqlab_errors = {name: np.abs(grads[name] - seqlab_grads[name]).max() for name in params}
-assert abs(torch_loss.item() - loss) < 1e-12
-assert max(seqlab_errors.values()) < 1e-12, seqlab_errors
-print(f"hand-derived BPTT vs seqlab.nn.RNN: largest difference {max(seqlab_errors.values()):.1e}")
+
+engine_errors = {}
+for engine in ("reference", "bptt", "torch"):
+    found = seqlab_gradients(engine)
+    engine_errors[engine] = max(np.abs(grads[name] - found[name]).max() for name in params)
+    print(f"hand-derived BPTT vs seqlab.nn.RNN(engine={engine!r}): largest difference {engine_errors[engine]:.1e}")
+assert max(engine_errors.values()) < 1e-12, engine_errors
+seqlab_errors = {name: np.abs(grads[name] - seqlab_gradients("bptt")[name]).max() for name in params}
 
 # %% [markdown]
 # ## Truncated BPTT
@@ -174,6 +182,14 @@ print(f"hand-derived BPTT vs seqlab.nn.RNN: largest difference {max(seqlab_error
 # truncated gradient differs from the full one by what the cut-off paths would have carried.
 
 # %%
+layer = RNN(I, H, dtype=torch.float64, engine="bptt")
+with torch.no_grad():
+    for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"):
+        getattr(layer, f"{name}_l0").copy_(torch.from_numpy(params[name]))
+weight_hy = torch.tensor(params["weight_hy"], requires_grad=True)
+bias_y = torch.tensor(params["bias_y"], requires_grad=True)
+
+
 def seqlab_truncated(k):
     layer.zero_grad()
     state, total = None, 0.0
@@ -199,7 +215,7 @@ print("relative error of dL/dW_hh by chunk length:",
 figure, (left, right) = plt.subplots(1, 2, figsize=(11, 4))
 left.bar(list(fd_errors), [fd_errors[n] for n in fd_errors], label="vs finite differences")
 left.bar(list(seqlab_errors), [max(seqlab_errors[n], 1e-17) for n in seqlab_errors], alpha=0.7,
-         label="vs seqlab.nn.RNN")
+         label="vs seqlab's bptt engine")
 left.set_yscale("log")
 left.set_title("hand-derived BPTT: gradient check")
 left.tick_params(axis="x", rotation=45)
@@ -217,8 +233,8 @@ save_figure(figure, "02_bptt_checks")
 # %%
 print(f"""
 * The hand-derived BPTT gradients of a {H}-unit RNN over T={T} steps agree with central finite
-  differences to a relative error of at most {max(fd_errors.values()):.1e}, and with the gradients autograd
-  computes through seqlab.nn.RNN to {max(seqlab_errors.values()):.1e} (float64).
+  differences to a relative error of at most {max(fd_errors.values()):.1e}, and with seqlab.nn.RNN's gradients to
+  {", ".join(f"{e:.0e} ({engine} engine)" for engine, e in engine_errors.items())} (float64).
 * Truncating the backward recursion every k steps is what detach_state between chunks does: the two agreed
   exactly for k in {chunk_lengths}.
 * Truncation changed dL/dW_hh by {truncation_error[0]:.1%} for k=1, {truncation_error[-2]:.2%} for

@@ -64,6 +64,13 @@ def figure_dir() -> Path:
     return _figure_dir
 
 
+def scratch_dir() -> Path:
+    """A folder for files a tutorial writes besides figures (tokenizer.json, vectors): ``<figure_dir>/files``."""
+    folder = figure_dir() / "files"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
 def save_figure(figure, name: str) -> Path:
     """Write ``figure`` as ``<figure_dir>/<name>.png``; inside a Jupyter kernel also show it inline.
 
