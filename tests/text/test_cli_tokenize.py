@@ -20,7 +20,7 @@ def trained(tmp_path_factory):
     corpus = folder / "corpus.txt"
     corpus.write_text(CORPUS, encoding="latin-1")
     paths = {}
-    for model, size in (("bpe", 300), ("wordpiece", 120), ("word", 0), ("char", 0)):
+    for model, size in (("bpe", 300), ("wordpiece", 120), ("unigram", 80), ("word", 0), ("char", 0)):
         out = folder / f"{model}.json"
         args = ["tokenize", "train", str(corpus), "--model", model, "--encoding", "latin-1", "-o", str(out)]
         result = runner.invoke(app, [*args, "--vocab-size", str(size)] if size else args)
@@ -30,7 +30,7 @@ def trained(tmp_path_factory):
     return paths
 
 
-@pytest.mark.parametrize("model", ["bpe", "wordpiece", "word", "char"])
+@pytest.mark.parametrize("model", ["bpe", "wordpiece", "unigram", "word", "char"])
 def test_encode_then_decode(trained, model):
     text = "it was the age of times"
     result = runner.invoke(app, ["tokenize", "encode", str(trained[model]), text])
@@ -65,12 +65,12 @@ def test_bad_input_is_one_line_with_exit_code_2(trained, tmp_path, capsys):
     empty = tmp_path / "empty.txt"
     empty.write_text("", encoding="utf-8")
     garbage = tmp_path / "garbage.json"
-    garbage.write_text('{"model": {"type": "Unigram", "vocab": []}}', encoding="utf-8")
+    garbage.write_text('{"model": {"type": "SentencePiece", "vocab": []}}', encoding="utf-8")
     cases = [
         (["tokenize", "train", str(latin), "-o", str(tmp_path / "t.json")], "not valid utf-8"),
         (["tokenize", "train", str(empty), "-o", str(tmp_path / "t.json")], "empty corpus"),
         (["tokenize", "train", str(tmp_path / "missing.txt")], "no such file"),
-        (["tokenize", "train", str(latin), "--model", "unigram"], "--model: expected one of"),
+        (["tokenize", "train", str(latin), "--model", "sentencepiece"], "--model: expected one of"),
         (["tokenize", "encode", str(garbage), "x"], "model: expected one of BPE, WordPiece, WordLevel"),
         (["tokenize", "encode", str(tmp_path / "none.json"), "x"], "expected a tokenizer.json file"),
         (["tokenize", "decode", str(trained["bpe"]), "12", "x"], "ids: expected integers"),

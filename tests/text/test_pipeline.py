@@ -99,7 +99,7 @@ def test_stage_json_round_trips():
     with pytest.raises(SeqlabError, match="normalizer: expected one of"):
         N.normalizer_from_json({"type": "Precompiled"})
     with pytest.raises(SeqlabError, match="pre_tokenizer: expected one of"):
-        P.pre_tokenizer_from_json({"type": "Metaspace"})
+        P.pre_tokenizer_from_json({"type": "UnicodeScripts"})
     with pytest.raises(SeqlabError, match="expected JSON"):
         Tokenizer.from_str("{not json")
 

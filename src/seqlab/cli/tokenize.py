@@ -18,7 +18,14 @@ from rich.table import Table
 
 from seqlab.cli.app import app
 from seqlab.errors import SeqlabError
-from seqlab.text import SPECIAL_TOKENS, BpeTrainer, Tokenizer, WordLevelTrainer, WordPieceTrainer
+from seqlab.text import (
+    SPECIAL_TOKENS,
+    BpeTrainer,
+    Tokenizer,
+    UnigramTrainer,
+    WordLevelTrainer,
+    WordPieceTrainer,
+)
 from seqlab.text.processors import TemplateProcessing
 
 tokenize_app = typer.Typer(help="Tokenizers: train BPE, WordPiece, word or character vocabularies; encode; decode; "
@@ -26,7 +33,7 @@ tokenize_app = typer.Typer(help="Tokenizers: train BPE, WordPiece, word or chara
                            rich_markup_mode=None)
 app.add_typer(tokenize_app, name="tokenize")
 
-MODELS = ("bpe", "wordpiece", "word", "char")
+MODELS = ("bpe", "wordpiece", "unigram", "word", "char")
 BERT_SPECIALS = ("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]")
 
 
@@ -69,8 +76,8 @@ def _load(path: Path) -> Tokenizer:
 def train(
     corpus: Annotated[list[Path], typer.Argument(help="Text files or folders of *.txt files.")],
     out: Annotated[Path, typer.Option("--out", "-o", help="Where to write tokenizer.json.")] = Path("tokenizer.json"),
-    model: Annotated[str, typer.Option(help="bpe (byte-level), wordpiece, word or char.")] = "bpe",
-    vocab_size: Annotated[int, typer.Option(help="Vocabulary size (bpe, wordpiece).")] = 8000,
+    model: Annotated[str, typer.Option(help="bpe (byte-level), wordpiece, unigram, word or char.")] = "bpe",
+    vocab_size: Annotated[int, typer.Option(help="Vocabulary size (bpe, wordpiece, unigram).")] = 8000,
     min_frequency: Annotated[int, typer.Option(help="Least count of a merged pair or kept word.")] = 2,
     max_size: Annotated[int, typer.Option(help="Largest vocabulary (word, char); 0 for no limit.")] = 0,
     special: Annotated[list[str] | None, typer.Option(help="A special token (repeat the option); "
@@ -85,6 +92,8 @@ def train(
         seqlab tokenize train ../shared/data/gutenberg --encoding latin-1 --vocab-size 8000 -o gutenberg-bpe.json
 
         seqlab tokenize train corpus.txt --model wordpiece --vocab-size 30000 -o bert.json
+
+        seqlab tokenize train corpus.txt --model unigram --vocab-size 4000 -o sentencepiece.json
 
         seqlab tokenize train corpus.txt --model word --min-frequency 3 --max-size 20000 -o words.json
     """
@@ -110,6 +119,11 @@ def train(
             specials = special if special is not None else list(BERT_SPECIALS)
             unk = "[UNK]" if "[UNK]" in specials else specials[0] if specials else "[UNK]"
             trainer = WordPieceTrainer(vocab_size, min_frequency, specials, unk_token=unk, on_merge=on_merge)
+        elif model == "unigram":
+            tokenizer = Tokenizer.unigram()
+            specials = special if special is not None else ["<unk>"]
+            unk = "<unk>" if "<unk>" in specials else specials[0] if specials else "<unk>"
+            trainer = UnigramTrainer(vocab_size, specials, unk_token=unk)
         else:
             tokenizer = Tokenizer.word_level(lowercase) if model == "word" else Tokenizer.character_level()
             specials = special if special is not None else list(SPECIAL_TOKENS)

@@ -3,14 +3,15 @@
 The pipeline (``Tokenizer``) is normalizer -> pre-tokenizer -> model -> post-processor -> decoder, in the
 shape of Hugging Face ``tokenizers``, and saves to and loads from its ``tokenizer.json``. The stages
 live in ``normalizers``, ``pre_tokenizers``, ``models``, ``processors`` and ``decoders``; the trainers in
-``trainers``; the BPE training loop in ``merges``.
+``trainers``; the BPE training loop in ``merges``. Models: byte-level or character BPE, WordPiece,
+word- and character-level, Unigram.
 """
 
 from seqlab.text.characters import CharacterVocabulary
 from seqlab.text.encoding import Encoding
-from seqlab.text.models import BPE, WordLevel, WordPiece
+from seqlab.text.models import BPE, Unigram, WordLevel, WordPiece
 from seqlab.text.tokenizer import AddedToken, Tokenizer
-from seqlab.text.trainers import SPECIAL_TOKENS, BpeTrainer, WordLevelTrainer, WordPieceTrainer
+from seqlab.text.trainers import SPECIAL_TOKENS, BpeTrainer, UnigramTrainer, WordLevelTrainer, WordPieceTrainer
 
 __all__ = [
     "BPE",
@@ -20,6 +21,8 @@ __all__ = [
     "CharacterVocabulary",
     "Encoding",
     "Tokenizer",
+    "Unigram",
+    "UnigramTrainer",
     "WordLevel",
     "WordLevelTrainer",
     "WordPiece",

@@ -86,6 +86,22 @@ class Replace(Decoder):
         return {"type": "Replace", "pattern": {"String": self.pattern}, "content": self.content}
 
 
+class Metaspace(Decoder):
+    """``▁`` back to spaces; in the first token it is dropped (it was the prepended one) unless ``never``."""
+
+    def __init__(self, replacement: str = "\u2581", prepend_scheme: str = "always", split: bool = True):
+        self.replacement, self.prepend_scheme, self.split = replacement, prepend_scheme, split
+
+    def decode_chain(self, tokens: list[str]) -> list[str]:
+        drop_first = self.prepend_scheme != "never"
+        return [token.replace(self.replacement, "" if i == 0 and drop_first else " ")
+                for i, token in enumerate(tokens)]
+
+    def to_json(self) -> dict:
+        return {"type": "Metaspace", "replacement": self.replacement, "prepend_scheme": self.prepend_scheme,
+                "split": self.split}
+
+
 class Sequence(Decoder):
     """Apply decoders one after the other."""
 
@@ -116,6 +132,10 @@ def decoder_from_json(data: dict | None) -> Decoder | None:
         if "String" not in data["pattern"]:
             raise SeqlabError("decoder Replace: only literal (String) patterns are supported")
         return Replace(data["pattern"]["String"], data["content"])
+    if kind == "Metaspace":
+        return Metaspace(data.get("replacement", "\u2581"), data.get("prepend_scheme", "always"),
+                         data.get("split", True))
     if kind == "Sequence":
         return Sequence([decoder_from_json(item) for item in data["decoders"]])
-    raise SeqlabError(f"decoder: expected one of ByteLevel, WordPiece, Fuse, Replace, Sequence; got {kind!r}")
+    raise SeqlabError(f"decoder: expected one of ByteLevel, WordPiece, Fuse, Replace, Metaspace, Sequence; "
+                      f"got {kind!r}")

@@ -215,6 +215,79 @@ class WordLevel(Model):
         return {"type": "WordLevel", "vocab": self.vocab, "unk_token": self.unk_token}
 
 
+class Unigram(Model):
+    """Unigram language model (Kudo, 2018): the segmentation that maximises the sum of piece log-probabilities.
+
+        best(x) = argmax_{x = p_1 ... p_k} sum_i log P(p_i)
+
+    found by dynamic programming over the end positions of the piece: ``B[e] = max_s B[s] + log P(x[s:e])``.
+    A position where no one-character piece exists gets ``unk_id`` with score ``min(log P) - 10`` (as
+    SentencePiece and ``tokenizers`` do), and runs of unknown characters are fused into one token.
+    Ties keep the earliest start, i.e. the longest last piece (``tokenizers``' order).
+
+    Args:
+        vocab: ``(piece, log-probability)`` pairs; a piece's id is its index.
+        unk_id: id of the unknown token (``None``: an unknown character is an error).
+    """
+
+    UNK_PENALTY = 10.0
+
+    def __init__(self, vocab: list[tuple[str, float]], unk_id: int | None = 0):
+        self.pieces = [(str(piece), float(score)) for piece, score in vocab]
+        self.vocab = {piece: i for i, (piece, _) in enumerate(self.pieces)}
+        if unk_id is not None and not 0 <= unk_id < len(self.pieces):
+            raise SeqlabError(f"Unigram: unk_id {unk_id} is outside the vocabulary of {len(self.pieces)} pieces")
+        self.unk_id = unk_id
+        self._scores = {piece: score for piece, score in self.pieces}
+        self._unk_score = (min(self._scores.values()) if self.pieces else 0.0) - self.UNK_PENALTY
+        self._longest = max((len(piece) for piece, _ in self.pieces), default=1)
+
+    def tokenize(self, piece: str) -> list[Token]:
+        n = len(piece)
+        if n == 0:
+            return []
+        scores = self._scores
+        best = [0.0] * (n + 1)  # B[e]: best total score of x[:e]
+        start_of: list[int | None] = [None] * (n + 1)
+        is_unk = [False] * (n + 1)
+        for s in range(n):
+            till_here = best[s]
+            has_single = False
+            for e in range(s + 1, min(n, s + self._longest) + 1):
+                score = scores.get(piece[s:e])
+                if score is None:
+                    continue
+                candidate = score + till_here
+                if start_of[e] is None or candidate > best[e]:
+                    best[e], start_of[e], is_unk[e] = candidate, s, False
+                has_single = has_single or e == s + 1
+            if not has_single:
+                if self.unk_id is None:
+                    raise SeqlabError(f"Unigram: {piece[s]!r} is not in the vocabulary and there is no unk_id")
+                candidate = self._unk_score + till_here
+                if start_of[s + 1] is None or candidate > best[s + 1]:
+                    best[s + 1], start_of[s + 1], is_unk[s + 1] = candidate, s, True
+        spans: list[tuple[int, int]] = []
+        e = n
+        while e > 0:
+            s = start_of[e]
+            unknown = is_unk[e] or self.vocab.get(piece[s:e]) == self.unk_id
+            if unknown and spans and spans[-1][2]:
+                spans[-1] = (s, spans[-1][1], True)  # fuse runs of unknown characters
+            else:
+                spans.append((s, e, unknown))
+            e = s
+        tokens = []
+        for s, e, _ in reversed(spans):
+            text = piece[s:e]
+            tokens.append((self.vocab.get(text, self.unk_id), text, s, e))
+        return tokens
+
+    def to_json(self) -> dict:
+        return {"type": "Unigram", "unk_id": self.unk_id, "vocab": [[p, s] for p, s in self.pieces],
+                "byte_fallback": False}
+
+
 def model_from_json(data: dict) -> Model:
     """Build a model from HF ``tokenizer.json``'s ``"model"`` entry."""
     kind = data.get("type")
@@ -229,4 +302,8 @@ def model_from_json(data: dict) -> Model:
                          data.get("max_input_chars_per_word", 100))
     if kind == "WordLevel":
         return WordLevel(data["vocab"], data.get("unk_token"))
-    raise SeqlabError(f"model: expected one of BPE, WordPiece, WordLevel; got {kind!r}")
+    if kind == "Unigram":
+        if data.get("byte_fallback"):
+            raise SeqlabError("Unigram: byte_fallback is not supported; expected false")
+        return Unigram([tuple(item) for item in data["vocab"]], data.get("unk_id"))
+    raise SeqlabError(f"model: expected one of BPE, WordPiece, WordLevel, Unigram; got {kind!r}")

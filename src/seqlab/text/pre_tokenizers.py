@@ -1,8 +1,9 @@
 """Pre-tokenizers: the second stage, normalized text -> pieces ("words") that the model splits further.
 
 A piece is ``(text, start, extra)``: its text, the offset in the normalized text where it starts, and
-how many characters at its front were inserted (the prefix space of ``ByteLevel``) rather than taken
-from the text; relative character ``r`` of the piece sits at ``start + max(r - extra, 0)``.
+how many characters at its front were inserted (the prefix space of ``ByteLevel``, the ``▁`` of
+``Metaspace``) rather than taken from the text; relative character ``r`` of the piece sits at
+``start + max(r - extra, 0)``, and the inserted ones share the span of the first real character.
 Each pre-tokenizer serialises to the JSON of Hugging Face ``tokenizers``.
 
 Split behaviours (how the matched delimiters are kept), as in ``tokenizers``:
@@ -250,6 +251,44 @@ class ByteLevel(PreTokenizer):
                 "use_regex": self.use_regex}
 
 
+class Metaspace(PreTokenizer):
+    """SentencePiece's convention: spaces become ``replacement`` (``▁``), which then starts each piece.
+
+    Args:
+        replacement: the character that stands for a space.
+        prepend_scheme: ``always`` puts ``replacement`` in front of every piece that lacks one,
+            ``first`` only in front of the text's first piece, ``never`` nowhere.
+        split: cut before every ``replacement`` (each piece keeps the ``▁`` of its word).
+    """
+
+    def __init__(self, replacement: str = "\u2581", prepend_scheme: str = "always", split: bool = True):
+        if prepend_scheme not in ("always", "first", "never") or len(replacement) != 1:
+            raise SeqlabError(f"Metaspace: expected one replacement character and prepend_scheme always|first|never, "
+                              f"got {replacement!r}, {prepend_scheme!r}")
+        self.replacement, self.prepend_scheme, self.split_pieces = replacement, prepend_scheme, split
+
+    def split(self, pieces: list[Piece]) -> list[Piece]:
+        out: list[Piece] = []
+        for text, start, extra in pieces:
+            if not text:
+                continue
+            text = text.replace(" ", self.replacement)  # one character for one: offsets are unchanged
+            prepend = self.prepend_scheme == "always" or (self.prepend_scheme == "first" and start == 0)
+            if prepend and text and not text.startswith(self.replacement):
+                text, extra = self.replacement + text, extra + 1
+            if not self.split_pieces:
+                out.append((text, start, extra))
+                continue
+            matches = [(i, i + 1) for i, ch in enumerate(text) if ch == self.replacement]
+            out.extend(sub_piece((text, start, extra), a, b)
+                       for a, b in split_spans(len(text), matches, "merged_with_next"))
+        return out
+
+    def to_json(self) -> dict:
+        return {"type": "Metaspace", "replacement": self.replacement, "prepend_scheme": self.prepend_scheme,
+                "split": self.split_pieces}
+
+
 class Sequence(PreTokenizer):
     """Apply pre-tokenizers one after the other."""
 
@@ -286,10 +325,13 @@ def pre_tokenizer_from_json(data: dict | None) -> PreTokenizer | None:
     if kind == "ByteLevel":
         return ByteLevel(data.get("add_prefix_space", True), data.get("use_regex", True),
                          data.get("trim_offsets", True))
+    if kind == "Metaspace":
+        return Metaspace(data.get("replacement", "\u2581"), data.get("prepend_scheme", "always"),
+                         data.get("split", True))
     if kind == "Sequence":
         return Sequence([pre_tokenizer_from_json(item) for item in data["pretokenizers"]])
     raise SeqlabError(f"pre_tokenizer: expected one of Whitespace, WhitespaceSplit, BertPreTokenizer, Punctuation, "
-                      f"Digits, Split, ByteLevel, Sequence; got {kind!r}")
+                      f"Digits, Split, ByteLevel, Metaspace, Sequence; got {kind!r}")
 
 
 def _behavior(name: str) -> str:

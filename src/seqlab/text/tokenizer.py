@@ -39,7 +39,7 @@ from seqlab.text._gc import collector_paused
 from seqlab.text.byte_level import to_byte_chars, utf8
 from seqlab.text.decoders import Decoder, decoder_from_json
 from seqlab.text.encoding import Encoding
-from seqlab.text.models import BPE, Model, WordLevel, WordPiece, model_from_json
+from seqlab.text.models import BPE, Model, Unigram, WordLevel, WordPiece, model_from_json
 from seqlab.text.normalizers import Normalized, Normalizer, normalizer_from_json
 from seqlab.text.pre_tokenizers import PreTokenizer, pre_tokenizer_from_json
 from seqlab.text.processors import PostProcessor, default_process, post_processor_from_json
@@ -153,6 +153,12 @@ class Tokenizer:
             else [normalizers.NFC()]
         return cls(WordPiece({"[UNK]": 0}), normalizer=normalizers.Sequence(steps),
                    pre_tokenizer=pre_tokenizers.BertPreTokenizer(), decoder=decoders.WordPiece())
+
+    @classmethod
+    def unigram(cls) -> Tokenizer:
+        """An untrained SentencePiece-style tokenizer: NFKC, spaces as ``▁`` starting each piece, Unigram."""
+        return cls(Unigram([("<unk>", 0.0)]), normalizer=normalizers.NFKC(), pre_tokenizer=pre_tokenizers.Metaspace(),
+                   decoder=decoders.Metaspace())
 
     def add_special_tokens(self, tokens: Iterable[str]) -> None:
         """Register tokens of the model's vocabulary as special: matched whole in the raw text."""
@@ -287,7 +293,8 @@ class Tokenizer:
             normalized = Normalized(text)
         for entry, (_, start, extra) in zip(entries, pieces):
             for a, b in entry[2]:
-                a, b = start + max(a - extra, 0), start + max(b - extra, 0)  # prefix characters sit at `start`
+                # inserted prefix characters take the span of the piece's first character (as in tokenizers)
+                a, b = start + max(a - extra, 0), start + max(b - extra, min(b - a, 1))
                 a, b = normalized.original(a, b, len(text))
                 out.offsets.append((base + a, base + b))
 

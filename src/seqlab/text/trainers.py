@@ -22,13 +22,14 @@ Example:
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 from collections.abc import Callable
 
 from seqlab.errors import SeqlabError
 from seqlab.text.byte_level import BYTE_TO_CHAR, utf8
 from seqlab.text.merges import learn_merges
-from seqlab.text.models import BPE, WordLevel, WordPiece
+from seqlab.text.models import BPE, Unigram, WordLevel, WordPiece
 
 #: The reserved special tokens of word- and character-level vocabularies, in id order.
 SPECIAL_TOKENS = ("<pad>", "<unk>", "<bos>", "<eos>", "<mask>", "<cls>", "<sep>")
@@ -172,6 +173,134 @@ class WordLevelTrainer:
         if self.max_size is not None:
             tokens = tokens[:self.max_size]
         return WordLevel({t: i for i, t in enumerate(tokens)}, self.unk_token), self.special_tokens
+
+
+class UnigramTrainer:
+    """Learn a Unigram vocabulary by EM, shrinking a large seed vocabulary (Kudo, 2018; SentencePiece's recipe).
+
+    1. Seed: every character, plus the substrings of 2..``max_piece_length`` characters seen at least
+       twice, the ``seed_size`` best by count x length.
+    2. EM: the E-step computes each piece's expected count over all segmentations of each word
+       (forward-backward over the lattice of pieces); the M-step sets log P(p) = log(count(p) / total).
+    3. Prune: a piece's loss is how much the corpus log-likelihood drops when it is removed and the
+       best segmentation of the piece itself is used instead, ``count(p) * (log P(p) - sum log P(alt))``;
+       keep the best ``shrinking_factor`` share (characters always stay) and repeat until
+       ``vocab_size`` pieces remain.
+
+    Special tokens come first (score 0), then the pieces by decreasing log-probability.
+    """
+
+    def __init__(self, vocab_size: int = 8000, special_tokens=("<unk>",), unk_token: str = "<unk>",
+                 max_piece_length: int = 16, seed_size: int = 100_000, shrinking_factor: float = 0.75,
+                 em_iterations: int = 2):
+        self.vocab_size, self.unk_token = vocab_size, unk_token
+        self.special_tokens = _check_specials(special_tokens)
+        if unk_token not in self.special_tokens:
+            self.special_tokens.insert(0, unk_token)
+        self.max_piece_length, self.seed_size = max_piece_length, seed_size
+        self.shrinking_factor, self.em_iterations = shrinking_factor, em_iterations
+
+    def train(self, counts: Counter[str], byte_level: bool) -> tuple[Unigram, list[str]]:
+        if byte_level:
+            raise SeqlabError("UnigramTrainer: expected a character-level pre-tokenizer, got a byte-level one")
+        words = [(word, n) for word, n in counts.items() if word]
+        characters = {ch for word, _ in words for ch in word}
+        target = self.vocab_size - len(self.special_tokens)
+        if target < len(characters):
+            raise SeqlabError(f"UnigramTrainer: vocab_size {self.vocab_size} leaves room for {target} pieces, fewer "
+                              f"than the {len(characters)} characters of the corpus")
+        scores = self._seed(words)
+        while True:
+            for _ in range(self.em_iterations):
+                scores = _em_step(words, scores, characters)
+            if len(scores) <= target:
+                break
+            scores = self._prune(words, scores, characters, max(target, int(len(scores) * self.shrinking_factor)))
+        pieces = sorted(scores.items(), key=lambda item: (-item[1], item[0]))
+        vocab = [(token, 0.0) for token in self.special_tokens] + pieces
+        return Unigram(vocab, unk_id=self.special_tokens.index(self.unk_token)), self.special_tokens
+
+    def _seed(self, words: list[tuple[str, int]]) -> dict[str, float]:
+        frequency: Counter[str] = Counter()
+        for word, n in words:
+            for i in range(len(word)):
+                for j in range(i + 1, min(len(word), i + self.max_piece_length) + 1):
+                    frequency[word[i:j]] += n
+        singles = {p: c for p, c in frequency.items() if len(p) == 1}
+        longer = sorted(((p, c) for p, c in frequency.items() if len(p) > 1 and c >= 2),
+                        key=lambda item: (-item[1] * len(item[0]), item[0]))[:self.seed_size]
+        chosen = {**singles, **dict(longer)}
+        total = sum(chosen.values())
+        return {p: math.log(c / total) for p, c in chosen.items()}
+
+    def _prune(self, words, scores: dict[str, float], characters: set[str], keep: int) -> dict[str, float]:
+        expected = _expected_counts(words, scores)
+        loss = {}
+        for piece, score in scores.items():
+            if piece in characters:
+                continue
+            without = dict(scores)
+            del without[piece]
+            alternative = _best_score(piece, without)
+            loss[piece] = expected.get(piece, 0.0) * (score - alternative)
+        ranked = sorted(loss, key=lambda p: (-loss[p], p))[:max(keep - len(characters), 0)]
+        return {p: scores[p] for p in [*characters, *ranked]}
+
+
+def _lattice(word: str, scores: dict[str, float], longest: int):
+    """Every (start, end, piece) of ``word`` that is in ``scores``."""
+    return [(i, j, word[i:j]) for i in range(len(word)) for j in range(i + 1, min(len(word), i + longest) + 1)
+            if word[i:j] in scores]
+
+
+def _logsumexp(a: float, b: float) -> float:
+    if a == -math.inf:
+        return b
+    high, low = (a, b) if a > b else (b, a)
+    return high + math.log1p(math.exp(low - high))
+
+
+def _expected_counts(words, scores: dict[str, float]) -> dict[str, float]:
+    """E-step: sum over words of n_w * P(piece used | word), by forward-backward in log space."""
+    longest = max(map(len, scores))
+    expected: dict[str, float] = {}
+    for word, n in words:
+        edges = _lattice(word, scores, longest)
+        m = len(word)
+        alpha = [-math.inf] * (m + 1)
+        beta = [-math.inf] * (m + 1)
+        alpha[0], beta[m] = 0.0, 0.0
+        for i, j, piece in edges:  # sorted by start: alpha[i] is final when used
+            alpha[j] = _logsumexp(alpha[j], alpha[i] + scores[piece])
+        for i, j, piece in sorted(edges, key=lambda e: -e[1]):
+            beta[i] = _logsumexp(beta[i], beta[j] + scores[piece])
+        z = alpha[m]
+        for i, j, piece in edges:
+            posterior = math.exp(alpha[i] + scores[piece] + beta[j] - z)
+            expected[piece] = expected.get(piece, 0.0) + n * posterior
+    return expected
+
+
+def _em_step(words, scores: dict[str, float], characters: set[str]) -> dict[str, float]:
+    """One EM iteration; pieces whose expected count falls under 0.5 are dropped (characters stay)."""
+    expected = _expected_counts(words, scores)
+    kept = {p: c for p, c in expected.items() if c >= 0.5 or p in characters}
+    for ch in characters:
+        kept.setdefault(ch, 0.5)
+    total = sum(kept.values())
+    return {p: math.log(c / total) for p, c in kept.items()}
+
+
+def _best_score(text: str, scores: dict[str, float]) -> float:
+    """Score of the best segmentation of ``text`` under ``scores`` (characters are always there)."""
+    best = [0.0] + [-math.inf] * len(text)
+    longest = max(map(len, scores))
+    for j in range(1, len(text) + 1):
+        for i in range(max(0, j - longest), j):
+            score = scores.get(text[i:j])
+            if score is not None and best[i] + score > best[j]:
+                best[j] = best[i] + score
+    return best[-1]
 
 
 def _alphabet(counts: Counter[str], limit: int | None, whole: bool = False) -> list[str]:
