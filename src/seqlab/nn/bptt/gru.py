@@ -45,7 +45,7 @@ def gru_forward(xg, h0, weight_hh, bias_hn, keep, valid, recurrent_mask, *, reve
     hs = xg.new_empty(T + 1, B, H)
     acts = xg.new_empty(T if save else 1, B, 4 * H if reset_after else 3 * H)
     h_cell = xg.new_empty(T if save else 1, B, H) if keep is not None else None
-    bias = xg.new_empty(0) if bias_hn is None else bias_hn
+    bias = bias_hn.contiguous() if bias_hn is not None else xg.new_zeros(H) if K.compiled else xg.new_empty(0)
     w_rz_t, w_n_t = weight_hh[: 2 * H].t(), weight_hh[2 * H :].t()
     hs[T if reverse else 0] = h0
     for t, prev, new in _common.step_indices(T, reverse):

@@ -48,7 +48,7 @@ def lstm_forward(xg, h0, c0, weight_hh, weight_hr, peep, keep_h, keep_c, valid, 
     H, H_out = c0.shape[-1], h0.shape[-1]
     zoneout = keep_h is not None
     w_hh_t, w_hr_t = weight_hh.t(), None if weight_hr is None else weight_hr.t()
-    peep = xg.new_empty(0) if peep is None else peep.contiguous()
+    peep = _peep_argument(K, peep, xg, H)
     hs = xg.new_empty(T + 1, B, H_out)
     # the cell state is needed for every step only when backward will run
     cs = xg.new_empty(T + 1 if save else 2, B, H)
@@ -78,6 +78,13 @@ def lstm_forward(xg, h0, c0, weight_hh, weight_hr, peep, keep_h, keep_c, valid, 
     c_n = cs[0 if reverse else T] if save else cs[T % 2]
     saved = (hs, cs, acts, c_cell, ms) if save else None
     return output, hs[0 if reverse else T], c_n, saved
+
+
+def _peep_argument(K, peep, like, H):
+    """The peephole weights as the kernels take them: (3, H), zeros (compiled) or empty (PyTorch) without."""
+    if peep is not None:
+        return peep.contiguous()
+    return like.new_zeros(3, H) if K.compiled else like.new_empty(0)
 
 
 class LSTMFunction(torch.autograd.Function):
@@ -113,7 +120,7 @@ class LSTMFunction(torch.autograd.Function):
         reverse, coupled = ctx.reverse, ctx.coupled
         T, B, GH = acts.shape
         H = cs.shape[-1]
-        peep_or_empty = acts.new_empty(0) if peep is None else peep
+        peep_or_empty = _peep_argument(K, peep, acts, H)
 
         d_output = d_output.contiguous()
         if valid is not None:
