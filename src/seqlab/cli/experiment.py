@@ -110,3 +110,50 @@ def copy(
         seqlab experiment copy --cells lstm,gru --T 20 --steps 300
     """
     _long_memory("copy", cells, T, steps, seconds, hidden, batch, lr, clip, seed, runs, threads)
+
+
+@experiment_app.command()
+def compare(
+    cells: Cells = "rnn_tanh,lstm,gru,lstm_peephole,lstm_coupled",
+    hidden: Annotated[int, typer.Option(help="Hidden size of the reference LSTM.")] = 64,
+    task_steps: Annotated[int, typer.Option(help="Steps on adding and on copy per cell and setting (0 = skip).")] = 300,
+    char_lm_steps: Annotated[int, typer.Option(help="Char-LM steps on Tiny Shakespeare (0 = skip).")] = 200,
+    adding_T: Annotated[int, typer.Option("--adding-T", help="Adding-problem length.")] = 50,
+    copy_T: Annotated[int, typer.Option("--copy-T", help="Copy-memory delay.")] = 20,
+    repeats: Annotated[int, typer.Option(help="Timed training steps per cell.")] = 5,
+    seed: Annotated[int, typer.Option(help="Seed of data and weights.")] = 0,
+    runs: Runs = Path("runs"),
+    threads: Threads = 0,
+) -> None:
+    """RNN, LSTM, GRU and LSTM variants at equal hidden size and at equal parameter count.
+
+    Parameters, time per training step and saved activations (ratios to the LSTM from one run),
+    losses on adding, copy and character LM, and which of the curriculum's claims hold.
+
+    Examples:
+
+        seqlab experiment compare --threads 1
+
+        seqlab experiment compare --cells lstm,gru --task-steps 0 --char-lm-steps 0
+    """
+    from seqlab.diagnostics.comparison import CompareConfig, run_comparison
+    from seqlab.runs import new_run_dir
+
+    _set_threads(threads)
+    console = Console(highlight=False, soft_wrap=True)
+    config = CompareConfig(cells=tuple(_split(cells)), hidden_size=hidden, task_steps=task_steps,
+                           char_lm_steps=char_lm_steps, adding_length=adding_T, copy_delay=copy_T,
+                           timing_repeats=repeats, seed=seed)
+    config.validate()
+    run_dir = new_run_dir(runs, "experiment-compare")
+    report = run_comparison(config, run_dir, on_progress=lambda message: console.print(f"  {message}"))
+    console.print("")
+    for setting in ("equal_hidden", "equal_params"):
+        console.print(setting.replace("_", " ") + ":")
+        for cell, r in report["settings"][setting].items():
+            console.print(f"  {cell:<16} H={r['hidden_size']:<4} {r['parameters']:>8,} params "
+                          f"({r['parameters_vs_lstm']:.3f} x LSTM), time {r['time_vs_lstm']:.2f} x LSTM")
+    console.print("\nClaims:")
+    for claim in report["claims"]:
+        console.print(f"  {'holds' if claim['holds'] else 'FAILS'}: {claim['claim']}: {claim['measured']}")
+    console.print(f"\nRun saved in {run_dir}")
