@@ -46,9 +46,8 @@ class LayerNorm(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         dims = tuple(range(-len(self.normalized_shape), 0))
-        mu = x.mean(dim=dims, keepdim=True)  # μ
-        var = (x - mu).pow(2).mean(dim=dims, keepdim=True)  # σ² (biased)
-        y = (x - mu) / torch.sqrt(var + self.eps)
+        var, mu = torch.var_mean(x, dim=dims, correction=0, keepdim=True)  # σ² (biased, divide by E) and μ
+        y = (x - mu) * torch.rsqrt(var + self.eps)  # (x - μ) / sqrt(σ² + ε)
         if self.weight is not None:
             y = y * self.weight  # γ
         if self.bias is not None:

@@ -143,26 +143,38 @@ class MultiheadAttention(nn.Module):
         B, T, _ = x.shape
         return x.view(B, T, self.num_heads, self.head_dim).transpose(1, 2)  # (B, T, E) -> (B, nh, T, hd)
 
+    def _project(self, query, key, value, self_attention: bool, cache: KVCache | None):
+        """Q, K, V split into heads (B, nh, ·, hd); K and V are None when a filled static cache holds them."""
+        if self_attention and self._qkv_same_embed_dim:
+            # [Q; K; V] = x [W^Q; W^K; W^V]^T + b in one product, then split
+            qkv = F.linear(query, self.in_proj_weight, self.in_proj_bias)  # (B, T, 3E)
+            return tuple(self._split_heads(t) for t in qkv.chunk(3, dim=-1))
+        q = self._split_heads(F.linear(query, *self._projection(0)))  # (B, nh, T, hd)
+        if cache is not None and cache.static and cache.length:
+            return q, None, None
+        k = self._split_heads(F.linear(key, *self._projection(1)))  # (B, nh, S, hd)
+        v = self._split_heads(F.linear(value, *self._projection(2)))  # (B, nh, S, hd)
+        return q, k, v
+
     def forward(self, query: torch.Tensor, key: torch.Tensor, value: torch.Tensor,
                 can_attend: torch.Tensor | None = None, need_weights: bool = True,
                 average_attn_weights: bool = True, cache: KVCache | None = None):
+        self_attention = query is key and key is value
         if not self.batch_first:
             query, key, value = (t.transpose(0, 1) for t in (query, key, value))
         if query.dim() != 3:
             raise SeqlabError(f"query: expected (B, T, E), got shape {tuple(query.shape)}")
-        offset = 0 if cache is None or cache.static else cache.length
-        q = self._split_heads(F.linear(query, *self._projection(0)))  # (B, nh, T, hd)
-        if cache is not None and cache.static and cache.length:
+        if self.rotary is not None and cache is not None and cache.static:
+            raise SeqlabError("rope is for self-attention; a static (cross-attention) cache cannot use it")
+        q, k, v = self._project(query, key, value, self_attention, cache)
+        if k is None:
             k, v = cache.key, cache.value  # cross-attention: the encoder's keys and values, projected once
         else:
-            k = self._split_heads(F.linear(key, *self._projection(1)))  # (B, nh, S, hd)
-            v = self._split_heads(F.linear(value, *self._projection(2)))  # (B, nh, S, hd)
             if self.rotary is not None:
+                offset = 0 if cache is None else cache.length
                 q, k = self.rotary(q, offset), self.rotary(k, offset)
             if cache is not None:
                 k, v = cache.append(k, v)  # (B, nh, S_past + S, hd)
-        if self.rotary is not None and cache is not None and cache.static:
-            raise SeqlabError("rope is for self-attention; a static (cross-attention) cache cannot use it")
 
         dropout_p = self.dropout if self.training else 0.0
         if need_weights or not self.fused:
