@@ -108,10 +108,17 @@ def test_loss_per_prediction_starts_at_the_untrained_value():
 
 
 def test_seeded_training_is_reproducible(corpus):
-    config = Word2VecConfig(vector_size=8, min_count=1, epochs=1, seed=7)
-    a, b = train_word2vec(corpus, config), train_word2vec(corpus, config)
+    config = Word2VecConfig(vector_size=8, min_count=1, epochs=2, seed=7, batch_size=64)
+    reports = []
+    a = train_word2vec(corpus, config, on_progress=lambda fraction, info: reports.append((fraction, info)))
+    b = train_word2vec(corpus, config)
     assert torch.equal(a.vectors.vectors, b.vectors.vectors)
     assert a.epoch_losses == b.epoch_losses
+    fractions = [f for f, _ in reports]
+    assert fractions == sorted(fractions) and fractions[-1] == 1.0
+    ends = [info["loss"] for f, info in reports if "lr" not in info]  # one report at the end of each epoch
+    assert ends == a.epoch_losses
+    assert all(info["loss"] > 0 for _, info in reports)
 
 
 def test_bad_config_and_corpus():

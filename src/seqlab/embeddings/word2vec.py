@@ -248,7 +248,8 @@ def train_word2vec(sentences: Sequence[Sequence[str]], config: Word2VecConfig | 
             batch_inputs = inputs[batch] if weights is None else Bags.from_padded(inputs[batch], weights[batch])
             total += sgd_step(W_in, W_out, batch_inputs, rows, labels, out_mask, lr).double()
             if on_progress is not None and (done // config.batch_size) % 200 == 0:
-                on_progress((epoch + done / max(n, 1)) / config.epochs, {"epoch": epoch, "lr": lr})
+                seen = done + len(batch)  # the running loss: mean over this epoch's predictions so far
+                on_progress((epoch + seen / n) / config.epochs, {"epoch": epoch, "lr": lr, "loss": float(total) / seen})
         pairs += n if weights is None else int(mask.sum())
         losses.append(float(total) / max(n, 1))
         log.info("word2vec epoch %d: %d predictions, mean loss %.4f", epoch + 1, n, losses[-1])
