@@ -5,6 +5,8 @@ from __future__ import annotations
 import pytest
 import torch
 import torch.nn.functional as F
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from torch import nn
 
 from seqlab.errors import SeqlabError
@@ -211,3 +213,21 @@ def test_kv_cache_gives_the_same_outputs_as_the_full_sequence():
 def test_multihead_rejects_bad_heads():
     with pytest.raises(SeqlabError, match="divisible"):
         MultiheadAttention(10, 3)
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.lists(st.integers(1, 6), min_size=1, max_size=4), st.integers(1, 4))
+def test_padding_keys_is_the_same_as_cutting_them_off(lengths, T):
+    """Property: attending over a padded key set equals attending over each row's real keys alone."""
+    generator = torch.Generator().manual_seed(sum(lengths) * 7 + T)
+    B, S = len(lengths), max(lengths)
+    q = torch.randn(B, 2, T, 4, dtype=torch.float64, generator=generator)
+    k = torch.randn(B, 2, S, 4, dtype=torch.float64, generator=generator)
+    v = torch.randn(B, 2, S, 3, dtype=torch.float64, generator=generator)
+    is_real = masks.lengths_to_mask(torch.tensor(lengths), S)
+    assert is_real.sum(-1).tolist() == lengths
+    out, weights = scaled_dot_product_attention(q, k, v, masks.key_padding(is_real))
+    for b, n in enumerate(lengths):
+        alone, _ = scaled_dot_product_attention(q[b], k[b, :, :n], v[b, :, :n])
+        torch.testing.assert_close(out[b], alone, atol=1e-12, rtol=0)
+        assert weights[b, ..., n:].eq(0).all()
