@@ -163,3 +163,11 @@ def test_vocab_size_too_small_is_an_error():
 def test_empty_corpus_is_an_error():
     with pytest.raises(SeqlabError, match="empty corpus"):
         Tokenizer.byte_level_bpe().train_from_iterator(["", ""], BpeTrainer(vocab_size=300))
+
+
+def test_swapping_the_model_clears_the_cache(small_bpe):
+    tok = Tokenizer.from_str(small_bpe.to_str())
+    before = tok.encode("the lazy dog").ids
+    tok.model = BPE({ch: i for i, ch in enumerate(small_bpe.model.vocab) if len(ch) == 1}, [])
+    after = tok.encode("the lazy dog").ids
+    assert len(after) == len("the lazy dog") and len(before) < len(after)

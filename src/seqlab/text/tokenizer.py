@@ -109,7 +109,7 @@ class Tokenizer:
     """A tokenization pipeline; see the module docstring.
 
     Args:
-        model: splits each piece into tokens (``BPE``, ``WordPiece``, ``WordLevel``).
+        model: splits each piece into tokens (``BPE``, ``WordPiece``, ``WordLevel``, ``Unigram``).
         normalizer, pre_tokenizer, post_processor, decoder: the other stages, each optional.
     """
 
@@ -124,6 +124,8 @@ class Tokenizer:
         self._cache: dict[str, tuple[list[int], list[str], list[tuple[int, int]]]] = {}
         self._trimmed_cache: dict[str, tuple[list[int], list[str], list[tuple[int, int]]]] = {}
         self._added_pattern: regex.Pattern | None = None
+        self._id_to_token: tuple[Model | None, dict[int, str]] = (None, {})
+        self._cache_stages: tuple = ()  # the stages the cached tokens were computed with
 
     # ----------------------------------------------------------------- construction
     @classmethod
@@ -179,6 +181,7 @@ class Tokenizer:
     def _refresh(self) -> None:
         self._cache.clear()
         self._trimmed_cache.clear()
+        self._id_to_token = (None, {})
         contents = sorted((added.content for added in self.added_tokens), key=len, reverse=True)
         self._added_pattern = regex.compile("|".join(map(regex.escape, contents))) if contents else None
 
@@ -195,9 +198,11 @@ class Tokenizer:
         return self.get_vocab().get(token)
 
     def id_to_token(self, token_id: int) -> str | None:
-        if not hasattr(self, "_id_to_token") or self._id_to_token[0] is not self.model:
-            self._id_to_token = (self.model, {i: t for t, i in self.get_vocab().items()})
-        return self._id_to_token[1].get(int(token_id))
+        model, by_id = self._id_to_token
+        if model is not self.model:  # built lazily, again whenever the model is swapped
+            by_id = {i: t for t, i in self.get_vocab().items()}
+            self._id_to_token = (self.model, by_id)
+        return by_id.get(int(token_id))
 
     # ----------------------------------------------------------------- training
     def train_from_iterator(self, texts: Iterable[str], trainer) -> None:
@@ -210,10 +215,13 @@ class Tokenizer:
             raise SeqlabError("training: expected text with at least one token, got an empty corpus")
         if self.is_byte_level:
             utf8(" ".join(counts))  # a clear error for lone surrogates before any work
+        log.info("training %s on %d distinct pieces (%d in all)", type(trainer).__name__, len(counts),
+                 sum(counts.values()))
         self.model, special = trainer.train(counts, byte_level=self.is_byte_level)
         self.added_tokens = []
         self.add_special_tokens(special)
         self._refresh()
+        log.info("trained a %s model with %d tokens", type(self.model).__name__, self.vocab_size)
 
     def train(self, files: Iterable[str | Path], trainer, encoding: str = "utf-8") -> None:
         """Train on text files (read line by line in ``encoding``)."""
@@ -320,6 +328,10 @@ class Tokenizer:
 
     def encode(self, text: str, pair: str | None = None, add_special_tokens: bool = True) -> Encoding:
         """Encode one text (or a pair); truncation and fixed-length padding apply if enabled."""
+        stages = (self.model, self.pre_tokenizer, self.post_processor)
+        if any(a is not b for a, b in zip(stages, self._cache_stages)) or not self._cache_stages:
+            self.clear_cache()  # a stage was swapped: the cached tokens may be stale
+            self._cache_stages = stages
         trim = self._trims_in_cache()
         encoding = self._encode_one(text, trim)
         second = self._encode_one(pair, trim) if pair is not None else None
