@@ -91,6 +91,12 @@ def _recurrent_layers(model: nn.Module) -> list[tuple[str, RecurrentLayer]]:
     return layers
 
 
+def _readout_vector(features: int, dtype: torch.dtype, seed: int) -> torch.Tensor:
+    """The seeded unit vector u of ``readout_loss``."""
+    u = torch.randn(features, generator=torch.Generator().manual_seed(seed), dtype=torch.float64)
+    return (u / u.norm()).to(dtype)
+
+
 def readout_loss(output: torch.Tensor, *, loss: str = "last", time_dim: int = 0, seed: int = 0) -> torch.Tensor:
     """A linear read-out of the outputs: L = sum_b sum_{t in S} u . y_{t,b}, ||u||_2 = 1.
 
@@ -100,9 +106,7 @@ def readout_loss(output: torch.Tensor, *, loss: str = "last", time_dim: int = 0,
     """
     if loss not in LOSSES:
         raise SeqlabError(f"loss: expected one of {', '.join(LOSSES)}, got {loss!r}")
-    generator = torch.Generator().manual_seed(seed)
-    u = torch.randn(output.shape[-1], generator=generator, dtype=torch.float64)
-    u = (u / u.norm()).to(output.dtype)
+    u = _readout_vector(output.shape[-1], output.dtype, seed)
     steps = output.select(time_dim, -1) if loss == "last" else output
     return (steps @ u).sum()
 
@@ -164,3 +168,58 @@ def gradient_flow(model: nn.Module, inputs: torch.Tensor, *, loss: str = "last",
                 norms.append(torch.zeros(()) if g is None else g.detach().flatten(1).norm(dim=1).mean())
             target[key] = torch.stack(norms).cpu()  # (T,)
     return GradientFlow(grad_h=grad_h, grad_c=grad_c, loss=loss, loss_value=float(value.detach()))
+
+
+def gradient_flow_from_engine(layer: RecurrentLayer, inputs: torch.Tensor, *, engine: str = "bptt",
+                              loss: str = "last", seed: int = 0) -> GradientFlow:
+    """||dL/dh_t|| from the layer's own backward on ``engine``, by restarting the sequence at each step.
+
+    For each t the layer runs (on ``engine``) from the state s_t = (h_t[, c_t]) of the full run,
+    given as a leaf initial state, over x_{t+1..T-1}; the engine's backward then returns
+
+        dL/dh_t = (what flows back from steps t+1..T-1) + [t in S] u
+
+    as the gradient of that initial state, the direct term u of ``readout_loss`` added by hand.
+    This is the same quantity ``gradient_flow`` reads from autograd, computed by the engine's
+    own BPTT (the ``bptt`` engine's hand-written backward), so the two can be compared. T
+    backward passes: meant for checks on short sequences. Single-layer, unidirectional layers.
+
+    Returns:
+        ``GradientFlow`` with ``grad_h[0, 0]`` only (restarting cuts the path c_t -> h_t, so an
+        LSTM's dL/dc_t is not comparable this way and is not reported).
+    """
+    if not isinstance(layer, RecurrentLayer) or layer.num_layers != 1 or layer.bidirectional:
+        raise SeqlabError("gradient_flow_from_engine: expected a single-layer, unidirectional RNN, LSTM or GRU")
+    if loss not in LOSSES:
+        raise SeqlabError(f"loss: expected one of {', '.join(LOSSES)}, got {loss!r}")
+    x = inputs.unsqueeze(1) if inputs.dim() == 2 else (inputs.transpose(0, 1) if layer.batch_first else inputs)
+    T = x.shape[0]
+    sink: dict = {}
+    layer._tracer = _StateRecorder("", sink)
+    try:
+        with torch.no_grad():
+            layer(inputs)
+    finally:
+        layer._tracer = None
+    states = sink[("", 0, 0)]  # s_t for t = 0..T-1, each a tuple of (B, features)
+    u = _readout_vector(layer.state_sizes[0], x.dtype, seed)
+    previous_engine = layer.engine
+    layer.engine = engine
+    norms = []
+    try:
+        for t in range(T):
+            direct = u if (loss == "every" or t == T - 1) else torch.zeros_like(u)
+            if t == T - 1:
+                grad = direct.expand(x.shape[1], -1)
+            else:
+                leaves = tuple(s.detach().unsqueeze(0).requires_grad_(True) for s in states[t])  # (1, B, F)
+                hx = leaves if len(leaves) > 1 else leaves[0]
+                rest = x[t + 1 :]
+                output = layer(rest.transpose(0, 1) if layer.batch_first else rest, hx)[0]
+                value = readout_loss(output, loss=loss, time_dim=1 if layer.batch_first else 0, seed=seed)
+                (grad_h,) = torch.autograd.grad(value, leaves[:1])
+                grad = grad_h[0] + direct
+            norms.append(grad.norm(dim=1).mean())
+    finally:
+        layer.engine = previous_engine
+    return GradientFlow(grad_h={(0, 0): torch.stack(norms).detach()}, loss=loss)
