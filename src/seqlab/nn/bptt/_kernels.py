@@ -30,18 +30,23 @@ _CPP_SOURCE = r"""
 #include <ATen/core/Tensor.h>
 #include <ATen/Dispatch.h>
 #include <ATen/Parallel.h>
+#include <ATen/cpu/vec/vec.h>
 #include <torch/library.h>
-#include <cmath>
 
 namespace {
 
-// Written with exp only so that the inner loops vectorise (-O3 -march=native, omp simd):
-// sigma(x) = 1 / (1 + e^{-x});  tanh(x) = sign(x) (1 - e^{-2|x|}) / (1 + e^{-2|x|}), exact to rounding.
-template <typename T> inline T sigm(T x) { return T(1) / (T(1) + std::exp(-x)); }
-template <typename T> inline T tanh_(T x) {
-  const T e = std::exp(T(-2) * std::abs(x));
-  return std::copysign((T(1) - e) / (T(1) + e), x);
-}
+// Each inner loop runs over the H units of one batch row, Vectorized<T>::size() at a time
+// (ATen's SIMD type: exp and tanh from Sleef, as PyTorch's own sigmoid and tanh use),
+// the last chunk partial.
+template <typename T> using V = at::vec::Vectorized<T>;
+
+template <typename T> struct Chunk {
+  int64_t n;
+  V<T> ld(const T* p) const { return n == V<T>::size() ? V<T>::loadu(p) : V<T>::loadu(p, n); }
+  void st(const V<T>& v, T* p) const { if (n == V<T>::size()) v.store(p); else v.store(p, n); }
+};
+
+template <typename T> inline V<T> sigm(const V<T>& x) { return V<T>(T(1)) / (V<T>(T(1)) + x.neg().exp()); }
 
 // rows of the batch handed to each thread: enough work per task to beat the threading cost
 inline int64_t grain(int64_t width) { return std::max<int64_t>(1, 16384 / std::max<int64_t>(1, width)); }
@@ -51,23 +56,22 @@ inline int64_t grain(int64_t width) { return std::max<int64_t>(1, 16384 / std::m
 template <typename T, bool COUPLED>
 void lstm_forward_rows(int64_t b0, int64_t b1, int64_t H, const T* P, const T* C0, const T* W, T* A, T* C, T* M) {
   constexpr int64_t G = COUPLED ? 3 : 4, gi = 0, gf = COUPLED ? 0 : 1, gg = COUPLED ? 1 : 2, go = COUPLED ? 2 : 3;
+  const V<T> one(T(1));
   for (int64_t b = b0; b < b1; ++b) {
-    const T* p = P + b * G * H;
-    T* a = A + b * G * H;
-    const T* cp = C0 + b * H;
-    T* c = C + b * H;
-    T* m = M + b * H;
-#pragma omp simd
-    for (int64_t j = 0; j < H; ++j) {
-      const T f = sigm(p[gf * H + j] + W[H + j] * cp[j]);
-      const T i = COUPLED ? T(1) - f : sigm(p[gi * H + j] + W[j] * cp[j]);
-      const T g = tanh_(p[gg * H + j]);
-      const T ct = f * cp[j] + i * g;
-      const T o = sigm(p[go * H + j] + W[2 * H + j] * ct);
-      if (!COUPLED) a[gi * H + j] = i;
-      a[gf * H + j] = f; a[gg * H + j] = g; a[go * H + j] = o;
-      c[j] = ct;
-      m[j] = o * tanh_(ct);
+    const T *p = P + b * G * H, *cp = C0 + b * H;
+    T *a = A + b * G * H, *c = C + b * H, *m = M + b * H;
+    for (int64_t j = 0; j < H; j += V<T>::size()) {
+      const Chunk<T> k{std::min<int64_t>(V<T>::size(), H - j)};
+      const V<T> c_prev = k.ld(cp + j);
+      const V<T> f = sigm(k.ld(p + gf * H + j) + k.ld(W + H + j) * c_prev);
+      const V<T> i = COUPLED ? one - f : sigm(k.ld(p + gi * H + j) + k.ld(W + j) * c_prev);
+      const V<T> g = k.ld(p + gg * H + j).tanh();
+      const V<T> ct = f * c_prev + i * g;  // c_t = f_t * c_{t-1} + i_t * g_t
+      const V<T> o = sigm(k.ld(p + go * H + j) + k.ld(W + 2 * H + j) * ct);
+      if (!COUPLED) k.st(i, a + gi * H + j);
+      k.st(f, a + gf * H + j); k.st(g, a + gg * H + j); k.st(o, a + go * H + j);
+      k.st(ct, c + j);
+      k.st(o * ct.tanh(), m + j);  // m_t = o_t * tanh(c_t)
     }
   }
 }
@@ -91,24 +95,28 @@ template <typename T, bool COUPLED>
 void lstm_backward_rows(int64_t b0, int64_t b1, int64_t H, const T* DM, const T* DC, const T* A, const T* C0,
                         const T* C, const T* W, T* D, T* DC0) {
   constexpr int64_t G = COUPLED ? 3 : 4, gi = 0, gf = COUPLED ? 0 : 1, gg = COUPLED ? 1 : 2, go = COUPLED ? 2 : 3;
+  const V<T> one(T(1));
   for (int64_t b = b0; b < b1; ++b) {
-    const T* a = A + b * G * H;
-    T* d = D + b * G * H;
-    const T *dm = DM + b * H, *dc = DC + b * H, *cp = C0 + b * H, *c = C + b * H;
-    T* dcp = DC0 + b * H;
-#pragma omp simd
-    for (int64_t j = 0; j < H; ++j) {
-      const T f = a[gf * H + j], g = a[gg * H + j], o = a[go * H + j];
-      const T i = COUPLED ? T(1) - f : a[gi * H + j];
-      const T tc = tanh_(c[j]);
-      const T d_o = dm[j] * tc * o * (T(1) - o);
-      const T dct = dc[j] + dm[j] * o * (T(1) - tc * tc) + d_o * W[2 * H + j];
-      const T d_f = (COUPLED ? dct * (cp[j] - g) : dct * cp[j]) * f * (T(1) - f);
-      const T d_g = dct * i * (T(1) - g * g);
-      const T d_i = COUPLED ? T(0) : dct * g * i * (T(1) - i);
-      if (!COUPLED) d[gi * H + j] = d_i;
-      d[gf * H + j] = d_f; d[gg * H + j] = d_g; d[go * H + j] = d_o;
-      dcp[j] = dct * f + d_i * W[j] + d_f * W[H + j];
+    const T *a = A + b * G * H, *dm = DM + b * H, *dc = DC + b * H, *cp = C0 + b * H, *c = C + b * H;
+    T *d = D + b * G * H, *dcp = DC0 + b * H;
+    for (int64_t j = 0; j < H; j += V<T>::size()) {
+      const Chunk<T> k{std::min<int64_t>(V<T>::size(), H - j)};
+      const V<T> f = k.ld(a + gf * H + j), g = k.ld(a + gg * H + j), o = k.ld(a + go * H + j);
+      const V<T> i = COUPLED ? one - f : k.ld(a + gi * H + j);
+      const V<T> dmv = k.ld(dm + j), c_prev = k.ld(cp + j);
+      const V<T> tc = k.ld(c + j).tanh();
+      const V<T> d_o = dmv * tc * o * (one - o);
+      const V<T> dct = k.ld(dc + j) + dmv * o * (one - tc * tc) + d_o * k.ld(W + 2 * H + j);
+      const V<T> d_f = (COUPLED ? dct * (c_prev - g) : dct * c_prev) * f * (one - f);
+      const V<T> d_g = dct * i * (one - g * g);
+      V<T> dcp_v = dct * f + d_f * k.ld(W + H + j);
+      if (!COUPLED) {
+        const V<T> d_i = dct * g * i * (one - i);
+        k.st(d_i, d + gi * H + j);
+        dcp_v = dcp_v + d_i * k.ld(W + j);
+      }
+      k.st(d_f, d + gf * H + j); k.st(d_g, d + gg * H + j); k.st(d_o, d + go * H + j);
+      k.st(dcp_v, dcp + j);
     }
   }
 }
@@ -136,14 +144,14 @@ void gru_forward_rows(int64_t b0, int64_t b1, int64_t H, const T* X, const T* R,
   for (int64_t b = b0; b < b1; ++b) {
     const T *x = X + b * 3 * H, *hh = R + b * 3 * H, *hp = H0 + b * H;
     T *a = A + b * 4 * H, *ho = HO + b * H;
-#pragma omp simd
-    for (int64_t j = 0; j < H; ++j) {
-      const T r = sigm(x[j] + hh[j]);
-      const T z = sigm(x[H + j] + hh[H + j]);
-      const T hn = hh[2 * H + j] + BN[j];
-      const T n = tanh_(x[2 * H + j] + r * hn);
-      a[j] = r; a[H + j] = z; a[2 * H + j] = n; a[3 * H + j] = hn;
-      ho[j] = n + z * (hp[j] - n);
+    for (int64_t j = 0; j < H; j += V<T>::size()) {
+      const Chunk<T> k{std::min<int64_t>(V<T>::size(), H - j)};
+      const V<T> r = sigm(k.ld(x + j) + k.ld(hh + j));
+      const V<T> z = sigm(k.ld(x + H + j) + k.ld(hh + H + j));
+      const V<T> hn = k.ld(hh + 2 * H + j) + k.ld(BN + j);
+      const V<T> n = (k.ld(x + 2 * H + j) + r * hn).tanh();
+      k.st(r, a + j); k.st(z, a + H + j); k.st(n, a + 2 * H + j); k.st(hn, a + 3 * H + j);
+      k.st(n + z * (k.ld(hp + j) - n), ho + j);  // h_t = (1 - z_t) n_t + z_t h_{t-1}
     }
   }
 }
@@ -165,18 +173,20 @@ void gru_forward(const at::Tensor& xg, const at::Tensor& hg, const at::Tensor& b
 template <typename T>
 void gru_backward_rows(int64_t b0, int64_t b1, int64_t H, const T* DH, const T* A, const T* H0, T* DX, T* DR,
                        T* DD) {
+  const V<T> one(T(1));
   for (int64_t b = b0; b < b1; ++b) {
     const T *a = A + b * 4 * H, *d = DH + b * H, *hp = H0 + b * H;
     T *x = DX + b * 3 * H, *hh = DR + b * 3 * H, *dd = DD + b * H;
-#pragma omp simd
-    for (int64_t j = 0; j < H; ++j) {
-      const T r = a[j], z = a[H + j], n = a[2 * H + j], hn = a[3 * H + j];
-      const T d_n = d[j] * (T(1) - z) * (T(1) - n * n);
-      const T d_z = d[j] * (hp[j] - n) * z * (T(1) - z);
-      const T d_r = d_n * hn * r * (T(1) - r);
-      x[j] = d_r; x[H + j] = d_z; x[2 * H + j] = d_n;
-      hh[j] = d_r; hh[H + j] = d_z; hh[2 * H + j] = d_n * r;
-      dd[j] = d[j] * z;
+    for (int64_t j = 0; j < H; j += V<T>::size()) {
+      const Chunk<T> k{std::min<int64_t>(V<T>::size(), H - j)};
+      const V<T> r = k.ld(a + j), z = k.ld(a + H + j), n = k.ld(a + 2 * H + j), hn = k.ld(a + 3 * H + j);
+      const V<T> dh = k.ld(d + j);
+      const V<T> d_n = dh * (one - z) * (one - n * n);
+      const V<T> d_z = dh * (k.ld(hp + j) - n) * z * (one - z);
+      const V<T> d_r = d_n * hn * r * (one - r);
+      k.st(d_r, x + j); k.st(d_z, x + H + j); k.st(d_n, x + 2 * H + j);
+      k.st(d_r, hh + j); k.st(d_z, hh + H + j); k.st(d_n * r, hh + 2 * H + j);
+      k.st(dh * z, dd + j);
     }
   }
 }
@@ -304,6 +314,14 @@ _state: dict[str, Kernels | None] = {"loaded": None}
 _mode: dict[str, bool | None] = {"compiled": None}  # None: try to compile; False: PyTorch only
 
 
+def _simd_flags() -> list[str]:
+    """Compile ATen's Vectorized type for AVX2 when this CPU has it (as PyTorch's own AVX2 kernels are)."""
+    capability = getattr(torch.backends.cpu, "get_cpu_capability", lambda: "DEFAULT")()
+    if capability in ("AVX2", "AVX512"):
+        return ["-mavx2", "-mfma", "-DCPU_CAPABILITY=AVX2", "-DCPU_CAPABILITY_AVX2"]
+    return []
+
+
 def _build() -> bool:
     """Compile and load the extension; False (with a logged warning) if that fails."""
     if os.environ.get("SEQLAB_BPTT_COMPILE", "1") == "0":
@@ -319,7 +337,7 @@ def _build() -> bool:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             load_inline(f"seqlab_bptt_{digest}", cpp_sources=[_CPP_SOURCE], is_python_module=False,
-                        extra_cflags=["-O3", "-march=native", "-fno-math-errno", "-fopenmp-simd"], verbose=False)
+                        extra_cflags=["-O3", *_simd_flags()], verbose=False)
         for warning in caught:
             log.info("while compiling the bptt kernels: %s", warning.message)
         return True
