@@ -138,8 +138,8 @@ save_figure(figure, "17_gpt")
 print(f"""
 * The GPT ({L} blocks, E={E}, {config.n_head} heads, context {T_max}) has {parameters:,} parameters, as counted
   by hand.
-* {steps} steps of AdamW on Tiny Shakespeare in {train_seconds:.0f} s: training loss {losses[0]:.2f} -> {losses[-1]:.2f},
-  validation {val_loss:.3f} nats/char against ln {V} = {math.log(V):.3f} for a uniform guess.
+* {steps} steps of AdamW on Tiny Shakespeare in {train_seconds:.0f} s: training loss {losses[0]:.2f} ->
+  {losses[-1]:.2f}, validation {val_loss:.3f} nats/char against ln {V} = {math.log(V):.3f} for a uniform guess.
 * Greedy decoding gave the same {new_tokens} characters with and without the KV cache:
   {timings["with cache"] * 1e3:.0f} ms with it, {timings["without cache"] * 1e3:.0f} ms without.
 """)
