@@ -8,6 +8,7 @@ from matplotlib.image import imread
 from seqlab.errors import SeqlabError
 from seqlab.models.gpt import GPT, GPTConfig
 from seqlab.models.seq2seq import Seq2SeqAttention
+from seqlab.models.transformer import TransformerSeq2Seq
 from seqlab.plots.attention import attention_heads_figure, attention_map_figure
 
 
@@ -31,7 +32,17 @@ def test_seq2seq_alignment_and_gpt_heads(tmp_path):
     tokens = list("abcde")
     attention_heads_figure(layers[0][0], tokens, tokens, tmp_path / "heads.png", columns=2)
     _is_png_with_content(tmp_path / "heads.png")
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["align.png", "heads.png"]
+    transformer = TransformerSeq2Seq(12, 12, d_model=8, nhead=2, num_encoder_layers=1, num_decoder_layers=1,
+                                     dim_feedforward=16, dropout=0.0).eval()
+    with torch.no_grad():
+        _, maps = transformer(torch.tensor([[3, 4, 5, 6]]), torch.tensor([4]), torch.tensor([[1, 6, 5]]),
+                              need_weights=True)
+    assert [m[0].shape for m in (maps["encoder"], maps["decoder_self"], maps["cross"])] == [(1, 2, 4, 4), (1, 2, 3, 3),
+                                                                                         (1, 2, 3, 4)]
+    attention_heads_figure(maps["cross"][0][0], ["le", "chat", "noir", "."], ["<s>", "the", "black"],
+                           tmp_path / "cross.png", title="cross-attention, layer 1")
+    _is_png_with_content(tmp_path / "cross.png")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["align.png", "cross.png", "heads.png"]
 
 
 def test_labels_must_match_the_map(tmp_path):
