@@ -131,3 +131,17 @@ def test_onnx_export_of_language_models_matches_onnxruntime(tmp_path, arch):
     torch.manual_seed(0)
     model = language_model.build_model(config.model, 40, config.data.block_size).eval()
     assert export_onnx(model, tmp_path / f"{arch}.onnx", 40, lengths=(5, 23)) < 1e-4
+
+
+def test_bpe_language_model_reports_bits_per_character_not_per_token(tmp_path):
+    config = apply_overrides(language_model.LanguageModelConfig(), [
+        *TINY_LM, "data.tokenizer=bpe", "data.vocab_size=300", "model.arch=gru", "fit.max_steps=20",
+        "fit.eval_every=20"])
+    result = language_model.train(config, tmp_path / "bpe")
+    best = result.best_metrics
+    codec = language_model.TextCodec.load(tmp_path / "bpe" / "tokenizer.json")
+    assert codec.kind == "bpe" and len(codec) == 300
+    text = language_model.read_text(config.data)
+    assert codec.decode(codec.encode(text[:500]).tolist()) == text[:500]  # byte-level BPE round-trips
+    chars_per_token = result.history.evaluations[-1]["val_loss"] / best["bits_per_char"] / 0.6931471805599453
+    assert 1.2 < chars_per_token < 4  # merges make tokens longer than one character
