@@ -1,6 +1,6 @@
 """Byte-level BPE in seqlab against Hugging Face ``tokenizers`` on the Gutenberg corpus.
 
-Both sides get the same corpus (the 18 Gutenberg texts, read as Latin-1), the same pre-tokenizer
+Both sides get the same corpus (the 17 Gutenberg texts, read as Latin-1), the same pre-tokenizer
 (GPT-2's byte-level split, no prefix space), the same vocabulary size and minimum pair frequency.
 Printed: training time of each and the ratio; encoding throughput (MB/s of UTF-8 input) of seqlab's
 ``encode_batch`` against tokenizers' ``encode_batch`` (multi-threaded Rust) and plain ``encode`` loop;

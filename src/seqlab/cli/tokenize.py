@@ -28,8 +28,9 @@ from seqlab.text import (
 )
 from seqlab.text.processors import TemplateProcessing
 
-tokenize_app = typer.Typer(help="Tokenizers: train BPE, WordPiece, word or character vocabularies; encode; decode; "
-                           "inspect. Files are Hugging Face tokenizer.json.", no_args_is_help=True,
+tokenize_app = typer.Typer(help="Tokenizers: train byte-level BPE, WordPiece, Unigram, word or character "
+                           "vocabularies; encode; decode; inspect. Files are Hugging Face tokenizer.json.",
+                           no_args_is_help=True,
                            rich_markup_mode=None)
 app.add_typer(tokenize_app, name="tokenize")
 
