@@ -44,12 +44,12 @@ def configurations(draw, kind):
     return config
 
 
-def build_pair(config, ours_from_theirs: bool):
+def build_pair(config, ours_from_theirs: bool, engine: str):
     ours_cls, theirs_cls = PAIRS[config["kind"]]
     kwargs = {k: config[k] for k in ("input_size", "hidden_size", "num_layers", "bias", "batch_first",
                                      "bidirectional", "nonlinearity", "proj_size") if k in config}
     torch.manual_seed(config["seed"])
-    ours = ours_cls(**kwargs).to(config["dtype"])
+    ours = ours_cls(**kwargs, engine=engine).to(config["dtype"])
     theirs = theirs_cls(**kwargs).to(config["dtype"])
     assert set(ours.state_dict()) == set(theirs.state_dict())
     if ours_from_theirs:
@@ -101,8 +101,8 @@ def make_inputs(config, ours):
     return x, state
 
 
-def check_parity(config, ours_from_theirs):
-    ours, theirs = build_pair(config, ours_from_theirs)
+def check_parity(config, ours_from_theirs, engine):
+    ours, theirs = build_pair(config, ours_from_theirs, engine)
     x, state = make_inputs(config, ours)
     our_out, our_grads = run(ours, config, x, state)
     their_out, their_grads = run(theirs, config, x, state)
@@ -119,13 +119,15 @@ SETTINGS = settings(max_examples=50, deadline=None, derandomize=True,
                     suppress_health_check=[HealthCheck.too_slow])
 
 
+@pytest.mark.parametrize("engine", ["reference", "bptt"])
 @pytest.mark.parametrize("kind", ["rnn", "lstm", "gru"])
 @pytest.mark.parametrize("ours_from_theirs", [True, False], ids=["load-theirs", "load-ours"])
-def test_layer_matches_torch(kind, ours_from_theirs):
+def test_layer_matches_torch(kind, ours_from_theirs, engine):
+    """Our engines (the readable loop and the hand-written BPTT) against torch.nn's kernels."""
     @SETTINGS
     @given(configurations(kind))
     def check(config):
-        check_parity(config, ours_from_theirs)
+        check_parity(config, ours_from_theirs, engine)
 
     check()
 
@@ -135,7 +137,7 @@ def test_lengths_equal_packing(kind):
     """A padded batch with ``lengths`` gives the packed result: zero outputs past the end, states at the end."""
     ours_cls, _ = PAIRS[kind]
     torch.manual_seed(0)
-    layer = ours_cls(3, 4, num_layers=2, bidirectional=True, batch_first=True).double()
+    layer = ours_cls(3, 4, num_layers=2, bidirectional=True, batch_first=True, engine="reference").double()
     x = torch.randn(3, 5, 3, dtype=torch.float64)
     lengths = torch.tensor([5, 2, 3])
     out_lengths, final_lengths = layer(x, lengths=lengths)
@@ -153,7 +155,7 @@ def test_lengths_equal_packing(kind):
 def test_padding_gets_no_gradient(kind):
     ours_cls, _ = PAIRS[kind]
     torch.manual_seed(0)
-    layer = ours_cls(3, 4, bidirectional=True).double()
+    layer = ours_cls(3, 4, bidirectional=True, engine="reference").double()
     x = torch.randn(5, 2, 3, dtype=torch.float64, requires_grad=True)
     output, _ = layer(x, lengths=torch.tensor([5, 3]))
     output.sum().backward()

@@ -9,8 +9,9 @@ from seqlab.errors import SeqlabError
 
 @pytest.mark.parametrize("layer_cls, gates", [(snn.LSTM, "ifgo"), (snn.GRU, "rzn"), (snn.RNN, "")])
 def test_trace_records_every_step_without_changing_results(layer_cls, gates):
+    """Bit for bit on the reference engine (tracing runs it whatever the layer's engine)."""
     torch.manual_seed(0)
-    layer = layer_cls(3, 4, num_layers=2, bidirectional=True).double()
+    layer = layer_cls(3, 4, num_layers=2, bidirectional=True, engine="reference").double()
     x = torch.randn(5, 2, 3, dtype=torch.float64, requires_grad=True)
     output, _ = layer(x)
     output.pow(2).sum().backward()
@@ -32,6 +33,18 @@ def test_trace_records_every_step_without_changing_results(layer_cls, gates):
     if gates == "ifgo":
         f = trace[0, 0]["f"]
         assert ((f > 0) & (f < 1)).all()
+
+
+@pytest.mark.parametrize("layer_cls", [snn.LSTM, snn.GRU])
+def test_trace_of_a_fast_engine_layer_matches_its_untraced_output(layer_cls):
+    torch.manual_seed(0)
+    layer = layer_cls(3, 4, num_layers=2).double()  # engine="auto": a fused engine when untraced
+    x = torch.randn(6, 2, 3, dtype=torch.float64)
+    output, _ = layer(x)
+    with snn.record_trace(layer) as trace:
+        traced_output, _ = layer(x)
+    torch.testing.assert_close(traced_output, output, rtol=0, atol=1e-12)
+    torch.testing.assert_close(trace[1, 0]["h"], output, rtol=0, atol=1e-12)
 
 
 def test_trace_is_removed_after_the_block():

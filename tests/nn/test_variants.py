@@ -36,7 +36,7 @@ def gradcheck_layer(layer, x, lengths=None, seed=None):
 def test_variant_gradients_match_finite_differences(name):
     layer_cls, options = VARIANTS[name]
     torch.manual_seed(0)
-    layer = layer_cls(2, 3, num_layers=2, bidirectional=True, **options).double()
+    layer = layer_cls(2, 3, num_layers=2, bidirectional=True, engine="reference", **options).double()
     x = torch.randn(4, 2, 2, dtype=torch.float64)
     gradcheck_layer(layer, x, lengths=torch.tensor([4, 2]))
 
@@ -44,7 +44,7 @@ def test_variant_gradients_match_finite_differences(name):
 @pytest.mark.parametrize("option", ["input_dropout", "recurrent_dropout", "weight_drop", "zoneout"])
 def test_regularised_layer_gradients_with_a_fixed_mask(option):
     torch.manual_seed(0)
-    layer = snn.LSTM(2, 3, num_layers=2, **{option: 0.3}).double().train()
+    layer = snn.LSTM(2, 3, num_layers=2, engine="reference", **{option: 0.3}).double().train()
     x = torch.randn(4, 2, 2, dtype=torch.float64)
     gradcheck_layer(layer, x, seed=123)
 
