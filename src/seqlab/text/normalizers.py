@@ -221,6 +221,54 @@ class Prepend(Normalizer):
         return {"type": "Prepend", "prepend": self.prepend}
 
 
+_CJK_BLOCKS = [(0x4E00, 0x9FFF), (0x3400, 0x4DBF), (0x20000, 0x2A6DF), (0x2A700, 0x2B73F), (0x2B740, 0x2B81F),
+               (0x2B920, 0x2CEAF), (0xF900, 0xFAFF), (0x2F800, 0x2FA1F)]
+
+
+def _is_cjk(ch: str) -> bool:
+    code = ord(ch)
+    return any(low <= code <= high for low, high in _CJK_BLOCKS)
+
+
+class BertNormalizer(Normalizer):
+    """BERT's normalization, in ``tokenizers``' order.
+
+    ``clean_text`` drops NUL, U+FFFD and "other" characters (categories C*, except tab, newline and
+    carriage return) and turns white space into plain spaces; ``handle_chinese_chars`` puts spaces
+    around CJK ideographs (so each becomes its own word); ``strip_accents`` (by default: when
+    ``lowercase``) decomposes (NFD) and drops non-spacing marks; ``lowercase`` lower-cases.
+    """
+
+    def __init__(self, clean_text: bool = True, handle_chinese_chars: bool = True, strip_accents: bool | None = None,
+                 lowercase: bool = True):
+        self.clean_text, self.handle_chinese_chars = clean_text, handle_chinese_chars
+        self.strip_accents, self.lowercase = strip_accents, lowercase
+
+    def normalize(self, normalized: Normalized) -> Normalized:
+        if self.clean_text:
+            pieces = []
+            for ch in normalized.text:
+                if ch in "\t\n\r":
+                    pieces.append(" ")
+                elif ch in "\x00\ufffd" or unicodedata.category(ch).startswith("C"):
+                    pieces.append("")  # dropped before white space is mapped: U+0085 (Cc) goes
+                else:
+                    pieces.append(" " if ch in WHITESPACE else ch)
+            normalized = _map_chars(normalized, pieces)
+        if self.handle_chinese_chars and any(_is_cjk(ch) for ch in normalized.text):
+            normalized = _map_chars(normalized, [f" {ch} " if _is_cjk(ch) else ch for ch in normalized.text])
+        if self.lowercase if self.strip_accents is None else self.strip_accents:
+            normalized = StripAccents().normalize(NFD().normalize(normalized))
+        if self.lowercase:
+            normalized = Lowercase().normalize(normalized)
+        return normalized
+
+    def to_json(self) -> dict:
+        return {"type": "BertNormalizer", "clean_text": self.clean_text,
+                "handle_chinese_chars": self.handle_chinese_chars, "strip_accents": self.strip_accents,
+                "lowercase": self.lowercase}
+
+
 class Sequence(Normalizer):
     """Apply normalizers one after the other."""
 
@@ -252,7 +300,10 @@ def normalizer_from_json(data: dict | None) -> Normalizer | None:
         return Replace(pattern["Regex"] if is_regex else pattern["String"], data["content"], is_regex)
     if kind == "Prepend":
         return Prepend(data["prepend"])
+    if kind == "BertNormalizer":
+        return BertNormalizer(data.get("clean_text", True), data.get("handle_chinese_chars", True),
+                              data.get("strip_accents"), data.get("lowercase", True))
     if kind == "Sequence":
         return Sequence([normalizer_from_json(item) for item in data["normalizers"]])
     raise SeqlabError(f"normalizer: expected one of NFC, NFD, NFKC, NFKD, Lowercase, StripAccents, Strip, Replace, "
-                      f"Prepend, Sequence; got {kind!r}")
+                      f"Prepend, BertNormalizer, Sequence; got {kind!r}")
