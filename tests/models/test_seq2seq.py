@@ -146,3 +146,18 @@ def test_t5_learns_to_reverse_one_tiny_batch():
     src, lengths, _, _, expected = reversal_batch()
     assert model.translate(src, lengths, BOS, EOS, max_len=8) == expected
     assert model.translate(src, lengths, BOS, EOS, max_len=8, beam_size=3) == expected
+
+
+@pytest.mark.parametrize("name", ["gru-additive", "transformer"])
+def test_sampled_translation_is_seeded_and_beam_with_temperature_is_refused(name):
+    model = models()[name]()
+    src, lengths, _, _, _ = reversal_batch()
+
+    def sample(seed):
+        return model.translate(src, lengths, BOS, EOS, max_len=6, temperature=1.0,
+                               generator=torch.Generator().manual_seed(seed))
+
+    assert sample(1) == sample(1)
+    assert any(sample(1) != sample(seed) for seed in (2, 3, 4))  # an untrained model spreads its probability
+    with pytest.raises(SeqlabError, match="deterministic"):
+        model.translate(src, lengths, BOS, EOS, beam_size=2, temperature=1.0)

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import torch
 
 from seqlab.errors import SeqlabError
-from seqlab.generation.decode import StepFn, map_state
+from seqlab.generation.decode import StepFn, decode, map_state, strip
 
 
 @dataclass
@@ -98,3 +98,20 @@ def beam_search(step: StepFn, state, start: torch.Tensor, max_new_tokens: int, b
                                                   score / max(length, 1) ** alpha))
         results.append(max(finished[b], key=lambda h: h.score))
     return results
+
+
+def decode_ids(step: StepFn, state, batch_size: int, bos_id: int, eos_id: int, max_len: int, beam_size: int = 1,
+               length_penalty: float = 1.0, temperature: float = 0.0, top_k: int | None = None,
+               top_p: float | None = None, generator: torch.Generator | None = None,
+               device: torch.device | str | None = None) -> list[list[int]]:
+    """Decode ``batch_size`` outputs from BOS: greedy (the default), sampled (``temperature`` > 0) or beam search.
+
+    Returns the generated ids of each row without BOS and EOS; what seq2seq models' ``translate`` returns.
+    """
+    if beam_size > 1 and temperature > 0:
+        raise SeqlabError(f"beam search is deterministic: got beam_size={beam_size} with temperature={temperature}")
+    start = torch.full((batch_size, 1), bos_id, dtype=torch.long, device=device)
+    if beam_size > 1:
+        return [h.tokens for h in beam_search(step, state, start, max_len, beam_size, eos_id, length_penalty)]
+    tokens = decode(step, state, start, max_len, eos_id, temperature, top_k, top_p, generator)
+    return strip(tokens, 1, eos_id)

@@ -24,8 +24,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from seqlab.errors import SeqlabError
-from seqlab.generation.beam import beam_search
-from seqlab.generation.decode import decode, strip
+from seqlab.generation.beam import decode_ids
 from seqlab.nn import masks
 from seqlab.nn.attention import scaled_dot_product_attention
 from seqlab.nn.layer_norm import RMSNorm
@@ -187,10 +186,15 @@ class T5(nn.Module):
         memory, can_attend = self.encode(src, src_lengths)
         return self.decode(tgt_in, memory, can_attend)
 
+    def _step(self, tokens: torch.Tensor, state: dict):
+        return self.decode(tokens, state["memory"], state["can_attend"])[:, -1], state  # the whole prefix again
+
     @torch.no_grad()
     def translate(self, src, src_lengths, bos_id: int, eos_id: int, max_len: int = 50, beam_size: int = 1,
-                  length_penalty: float = 1.0) -> list[list[int]]:
-        """Target ids for each source sentence (without BOS and EOS): greedy when ``beam_size`` is 1.
+                  length_penalty: float = 1.0, temperature: float = 0.0, top_k: int | None = None,
+                  top_p: float | None = None, generator: torch.Generator | None = None) -> list[list[int]]:
+        """Target ids for each source sentence (without BOS and EOS): greedy by default, beam search when
+        ``beam_size`` > 1, sampling when ``temperature`` > 0.
 
         T5 starts decoding from its padding id; pass it as ``bos_id`` to follow the original.
         """
@@ -198,14 +202,7 @@ class T5(nn.Module):
         self.eval()
         try:
             memory, can_attend = self.encode(src, src_lengths)
-            state = {"memory": memory, "can_attend": can_attend}
-
-            def step(tokens, state):
-                return self.decode(tokens, state["memory"], state["can_attend"])[:, -1], state
-
-            start = torch.full((src.shape[0], 1), bos_id, dtype=torch.long, device=src.device)
-            if beam_size == 1:
-                return strip(decode(step, state, start, max_len, eos_id), 1, eos_id)
-            return [h.tokens for h in beam_search(step, state, start, max_len, beam_size, eos_id, length_penalty)]
+            return decode_ids(self._step, {"memory": memory, "can_attend": can_attend}, src.shape[0], bos_id, eos_id,
+                              max_len, beam_size, length_penalty, temperature, top_k, top_p, generator, src.device)
         finally:
             self.train(was_training)

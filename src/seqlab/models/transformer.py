@@ -16,8 +16,7 @@ import torch
 from torch import nn
 
 from seqlab.errors import SeqlabError
-from seqlab.generation.beam import beam_search
-from seqlab.generation.decode import decode, strip
+from seqlab.generation.beam import decode_ids
 from seqlab.nn import LearnedPositionalEmbedding, SinusoidalPositionalEncoding, Transformer, masks
 
 
@@ -119,15 +118,15 @@ class TransformerSeq2Seq(nn.Module):
 
     @torch.no_grad()
     def translate(self, src: torch.Tensor, src_lengths: torch.Tensor, bos_id: int, eos_id: int, max_len: int = 50,
-                  beam_size: int = 1, length_penalty: float = 1.0) -> list[list[int]]:
-        """Target ids for each source sentence (without BOS and EOS): greedy when ``beam_size`` is 1."""
+                  beam_size: int = 1, length_penalty: float = 1.0, temperature: float = 0.0,
+                  top_k: int | None = None, top_p: float | None = None,
+                  generator: torch.Generator | None = None) -> list[list[int]]:
+        """Target ids for each source sentence (without BOS and EOS): greedy by default, beam search when
+        ``beam_size`` > 1, sampling when ``temperature`` > 0 (see ``seqlab.generation.beam.decode_ids``)."""
         was_training = self.training
         self.eval()
         try:
-            state = self.start_decoding(src, src_lengths)
-            start = torch.full((src.shape[0], 1), bos_id, dtype=torch.long, device=src.device)
-            if beam_size == 1:
-                return strip(decode(self._step, state, start, max_len, eos_id), 1, eos_id)
-            return [h.tokens for h in beam_search(self._step, state, start, max_len, beam_size, eos_id, length_penalty)]
+            return decode_ids(self._step, self.start_decoding(src, src_lengths), src.shape[0], bos_id, eos_id,
+                              max_len, beam_size, length_penalty, temperature, top_k, top_p, generator, src.device)
         finally:
             self.train(was_training)
