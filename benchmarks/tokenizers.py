@@ -51,9 +51,10 @@ def timed(function, repeats: int):
     return best, cpu, result
 
 
-def train_seqlab(lines: list[str], vocab_size: int, min_frequency: int) -> Tokenizer:
+def train_seqlab(lines: list[str], vocab_size: int, min_frequency: int, layout: str) -> Tokenizer:
     tokenizer = Tokenizer.byte_level_bpe(add_prefix_space=False)
-    tokenizer.train_from_iterator(lines, BpeTrainer(vocab_size=vocab_size, min_frequency=min_frequency))
+    tokenizer.train_from_iterator(lines, BpeTrainer(vocab_size=vocab_size, min_frequency=min_frequency,
+                                                    layout=layout))
     return tokenizer
 
 
@@ -73,6 +74,9 @@ def main() -> None:
     parser.add_argument("--vocab-size", type=int, default=8000)
     parser.add_argument("--min-frequency", type=int, default=2)
     parser.add_argument("--repeats", type=int, default=1, help="best of this many runs of each timing")
+    parser.add_argument("--layout", choices=["tokenizers", "bytes"], default="tokenizers",
+                        help="seqlab's byte-level vocabulary layout: tokenizers' (same ids, hence the same "
+                             "tie-breaks and merges) or GPT-2's (id = byte value)")
     args = parser.parse_args()
     data_dir = Path(os.environ.get("SEQLAB_DATA_DIR", "../shared/data"))
     lines = load_corpus(data_dir)
@@ -81,9 +85,11 @@ def main() -> None:
     print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs visible, "
           f"tokenizers {hf.__version__}, RAYON_NUM_THREADS={os.environ.get('RAYON_NUM_THREADS', 'default')}")
     print(f"corpus: {len(lines):,} lines, {mb:.2f} MB (UTF-8), vocab_size {args.vocab_size}, "
-          f"min_frequency {args.min_frequency}, byte-level pre-tokenizer (GPT-2 regex, no prefix space)\n")
+          f"min_frequency {args.min_frequency}, byte-level pre-tokenizer (GPT-2 regex, no prefix space), "
+          f"seqlab layout {args.layout!r}\n")
 
-    t_ours, c_ours, ours = timed(lambda: train_seqlab(lines, args.vocab_size, args.min_frequency), args.repeats)
+    t_ours, c_ours, ours = timed(lambda: train_seqlab(lines, args.vocab_size, args.min_frequency, args.layout),
+                                 args.repeats)
     t_theirs, c_theirs, theirs = timed(lambda: train_tokenizers(lines, args.vocab_size, args.min_frequency),
                                        args.repeats)
     print(f"training    seqlab {t_ours:7.2f} s   tokenizers {t_theirs:6.2f} s   "
@@ -112,7 +118,7 @@ def main() -> None:
           f"({theirs_tokens:,})   difference {100 * (ours_tpb / theirs_tpb - 1):+.2f}% (target within 1%)")
     same = sum(a == b for a, b in zip(ours.model.merges, _merges(theirs)))
     print(f"merges      {len(ours.model.merges)} (seqlab) vs {len(_merges(theirs))} (tokenizers); "
-          f"{same} identical at the same rank (ties are broken on ids, and the two number the bytes differently)")
+          f"{same} identical at the same rank (ties are broken on ids: with --layout bytes the ids differ)")
     check = lines[:2000]
     agree = sum(a.ids == b.ids for a, b in zip(Tokenizer.from_str(theirs.to_str()).encode_batch(check),
                                                theirs.encode_batch(check)))

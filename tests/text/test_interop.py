@@ -80,6 +80,17 @@ def tokenizers_bpe():
     return Tokenizer.from_str(theirs.to_str()), theirs
 
 
+def test_trainer_with_tokenizers_layout_learns_the_same_merges(tokenizers_bpe):
+    _, theirs = tokenizers_bpe
+    ours = Tokenizer.byte_level_bpe()
+    ours.normalizer = normalizers.Sequence([normalizers.NFKC(), normalizers.Lowercase()])
+    ours.train_from_iterator(CORPUS * 2, BpeTrainer(vocab_size=400, special_tokens=["<s>", "</s>"],
+                                                    layout="tokenizers"))
+    expected = json.loads(theirs.to_str())["model"]
+    assert ours.model.merges == [tuple(m) for m in expected["merges"]]
+    assert ours.model.vocab == expected["vocab"]
+
+
 @settings(max_examples=80, deadline=None)
 @given(ANY_TEXT)
 def test_tokenizers_bpe_in_seqlab(tokenizers_bpe, text):

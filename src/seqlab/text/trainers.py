@@ -52,11 +52,18 @@ class BpeTrainer:
         limit_alphabet: character BPE only: keep the most frequent characters (ties to the lower code point).
         unk_token: character BPE only: the token for characters outside the alphabet.
         on_merge: called with the number of merges so far (for progress bars).
+        layout: byte-level only. ``"bytes"``: byte ``b`` has id ``b``, special tokens come last (GPT-2,
+            minbpe). ``"tokenizers"``: special tokens first, then the 256 byte characters sorted by code
+            point, as Hugging Face's ``BpeTrainer`` with ``ByteLevel.alphabet()`` numbers them; since ties
+            are broken on ids, this layout learns exactly the merges ``tokenizers`` learns.
     """
 
     def __init__(self, vocab_size: int = 8000, min_frequency: int = 2, special_tokens=(),
                  limit_alphabet: int | None = None, unk_token: str | None = None,
-                 on_merge: Callable[[int], None] | None = None):
+                 on_merge: Callable[[int], None] | None = None, layout: str = "bytes"):
+        if layout not in ("bytes", "tokenizers"):
+            raise SeqlabError(f"BpeTrainer layout: expected 'bytes' or 'tokenizers', got {layout!r}")
+        self.layout = layout
         self.vocab_size, self.min_frequency = vocab_size, min_frequency
         self.special_tokens = _check_specials(special_tokens)
         self.limit_alphabet, self.unk_token, self.on_merge = limit_alphabet, unk_token, on_merge
@@ -64,22 +71,28 @@ class BpeTrainer:
             self.special_tokens.insert(0, unk_token)
 
     def train(self, counts: Counter[str], byte_level: bool) -> tuple[BPE, list[str]]:
-        if byte_level:
+        specials_last = byte_level and self.layout == "bytes"
+        if specials_last:
             # the pieces are text; their symbols are their UTF-8 bytes, and a byte's id is its value
             alphabet = list(BYTE_TO_CHAR)
             words = [list(utf8(word)) for word in counts]
             head: list[str] = []
+        elif byte_level:
+            alphabet = sorted(BYTE_TO_CHAR)
+            head = self.special_tokens
+            id_of_byte = [len(head) + alphabet.index(ch) for ch in BYTE_TO_CHAR]
+            words = [[id_of_byte[b] for b in utf8(word)] for word in counts]
         else:
             alphabet = _alphabet(counts, self.limit_alphabet)
             head = self.special_tokens
             index = {ch: len(head) + i for i, ch in enumerate(alphabet)}
-            # characters outside a limited alphabet split the word: keep the known runs as words
+            # characters outside a limited alphabet are skipped (as tokenizers does)
             words = [[index[ch] for ch in word if ch in index] for word in counts]
         tokens = [*head, *alphabet]
-        n_new = self.vocab_size - len(tokens) - (len(self.special_tokens) if byte_level else 0)
+        n_new = self.vocab_size - len(tokens) - (len(self.special_tokens) if specials_last else 0)
         if n_new < 0:
             raise SeqlabError(f"BpeTrainer: vocab_size {self.vocab_size} is smaller than the alphabet and special "
-                              f"tokens ({len(tokens) + (len(self.special_tokens) if byte_level else 0)})")
+                              f"tokens ({len(tokens) + (len(self.special_tokens) if specials_last else 0)})")
         known: dict[str, int] = {token: i for i, token in enumerate(tokens)}
 
         def combine(a: int, b: int) -> tuple[int, bool]:
@@ -91,7 +104,7 @@ class BpeTrainer:
             return known[merged], True
 
         pairs = learn_merges(words, list(counts.values()), n_new, combine, self.min_frequency, self.on_merge)
-        if byte_level:
+        if specials_last:
             tokens.extend(self.special_tokens)
         vocab = {token: i for i, token in enumerate(tokens)}
         merges = [(tokens[a], tokens[b]) for a, b in pairs]
