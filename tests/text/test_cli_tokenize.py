@@ -82,3 +82,14 @@ def test_bad_input_is_one_line_with_exit_code_2(trained, tmp_path, capsys):
         message, _, hint = " ".join(err.split()).partition(" hint: ")  # rich wraps at the terminal's width
         assert message.startswith("error:") and expected in message and hint, (args, err)
         assert "Traceback" not in err
+
+
+def test_encode_a_file_line_by_line(trained, tmp_path):
+    lines = ["it was the best of times", "", "café crème"] * 5
+    source = tmp_path / "lines.txt"
+    source.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    result = runner.invoke(app, ["tokenize", "encode", str(trained["word"]), "--file", str(source),
+                                 "--output", "tokens"])
+    assert result.exit_code == 0, result.output
+    tok = Tokenizer.from_file(trained["word"])
+    assert result.output.splitlines() == [" ".join(tok.encode(line).tokens) for line in lines]

@@ -169,7 +169,15 @@ def encode(
         lines = [line.rstrip("\n") for line in lines]
     if not lines:
         raise SeqlabError("encode: expected texts as arguments or --file, got neither")
-    for text, encoded in zip(lines, tokenizer.encode_batch(lines, add_special_tokens=special_tokens)):
+    encodings = []
+    # the bar goes to stderr (and vanishes) so that stdout stays clean for pipes
+    with Progress(console=Console(stderr=True), transient=True, disable=len(lines) < 10_000) as progress:
+        task = progress.add_task("encoding", total=len(lines))
+        chunk = 1000 if tokenizer.padding is None else len(lines)  # padding is to the longest of all
+        for start in range(0, len(lines), chunk):
+            encodings += tokenizer.encode_batch(lines[start:start + chunk], add_special_tokens=special_tokens)
+            progress.advance(task, min(chunk, len(lines) - start))
+    for text, encoded in zip(lines, encodings):
         if output == "ids":
             typer.echo(" ".join(map(str, encoded.ids)))
         elif output == "tokens":

@@ -65,6 +65,7 @@ def learn_merges(words: list[list[int]], counts: list[int], n_new: int,
 
 
 def _learn(words, counts, n_new, combine, min_count, on_merge) -> list[tuple[int, int]]:
+    """``learn_merges``' loop (word lists copied first: the caller's stay untouched)."""
     words = [list(word) for word in words]
     pair_counts: dict[tuple[int, int], int] = defaultdict(int)
     where: dict[tuple[int, int], set[int]] = defaultdict(set)
