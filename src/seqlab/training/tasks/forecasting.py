@@ -6,36 +6,43 @@ Losses by head, over every forecast step and series (y the target, in scaled uni
     gaussian:  mean [ log sigma + (y - mu)^2 / (2 sigma^2) ] + log sqrt(2 pi)      (negative log-likelihood)
     quantile:  mean_q mean rho_q(y - q̂),  rho_q(u) = max(q u, (q - 1) u)           (pinball loss)
 
-``run_backtest`` is the whole experiment of ``seqlab backtest``: read the series, split it at the
-first backtest origin, fit the scaler on the rows before it, train the forecaster (an ensemble
-of ``ensemble`` seeds, averaged) on sliding windows of those rows, forecast from every origin
-(rolling origin, no refit), and score it beside naive, seasonal naive and SARIMA(0,1,1)(0,1,1)_m
-on the same origins.
+``train`` is the whole run of ``seqlab train forecast``: read the series, split it at the first
+backtest origin, fit the scaler on the rows before it, train the forecaster with ``fit`` (an
+ensemble of ``model.ensemble`` seeds, averaged) on sliding windows of those rows, forecast from
+every origin (rolling origin, no refit), and score it beside naive, seasonal naive and
+SARIMA(0,1,1)(0,1,1)_m on the same origins. ``seqlab forecast RUN`` reads the run folder.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import math
 import time
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 import torch
+from safetensors import safe_open
+from safetensors.torch import save as safetensors_bytes
 from torch import nn
 
+from seqlab.data.loaders import dataset_file
 from seqlab.errors import SeqlabError
-from seqlab.metrics.forecast import coverage
+from seqlab.metrics.forecast import coverage, mae, mape, mase, rmse, smape
 from seqlab.models.forecaster import Forecast, RecurrentForecaster
-from seqlab.runs import write_json_atomic
+from seqlab.runs import write_atomic, write_json_atomic
 from seqlab.series.backtest import Backtest, rolling_origin
 from seqlab.series.baselines import naive, sarima_forecaster, seasonal_naive
 from seqlab.series.calendar import calendar_features
-from seqlab.series.io import TimeSeries, load_airline, load_statsmodels_series, read_csv_series
+from seqlab.series.io import TimeSeries, load_statsmodels_series, read_csv_series
 from seqlab.series.scaling import Scaler
-from seqlab.series.windows import sliding_windows
+from seqlab.series.windows import Windows, sliding_windows
+from seqlab.training.config import FitConfig, from_dict, to_dict
+from seqlab.training.fit import Callback, History, fit
 
 log = logging.getLogger(__name__)
 
@@ -104,90 +111,96 @@ class ForecastingTask:
         return {"name": self.name, "interval": self.interval, "scaler": self.scaler}
 
 
-# -- the backtest experiment ----------------------------------------------------------------------
+# -- config ---------------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
-class ForecastConfig:
-    """One backtest: data, split, windows, model and training. Every field has a comment."""
+class ForecastDataConfig:
+    """The series, its split and its windows."""
 
-    data: str = "airline"  # "airline" (needs data_dir), "sunspots", "co2", or a CSV file path
+    source: str = "airline"  # "airline" ($SEQLAB_DATA_DIR), "sunspots", "co2" (statsmodels), or a CSV path
     date_column: str = "date"  # the date column of a CSV file
     column: str | None = None  # the value column forecast (None: the first one)
     backtest_start: str = "1959-01"  # date of the first forecast step; the model trains on rows before it
     horizon: int = 6  # P, steps forecast from every origin
     input_length: int = 24  # L, past steps the model reads
     log: bool = True  # model ln(y) (multiplicative series); needs positive values
-    scaling: str = "standard"  # "standard", "minmax" or "none"; fitted on the training rows only
+    scaling: Literal["standard", "minmax", "none"] = "standard"  # fitted on the training rows only
     calendar: bool = True  # add month (and weekday) covariates
-    cell: str = "lstm"  # "lstm" or "gru"
-    hidden_size: int = 32  # H
-    num_layers: int = 1
-    mode: str = "direct"  # "direct" or "recursive"
-    head: str = "point"  # "point", "gaussian" or "quantile"
-    quantiles: tuple[float, ...] = (0.1, 0.5, 0.9)  # levels of the quantile head
-    interval: float = 0.8  # coverage of the reported prediction interval
-    residual: str = "seasonal"  # "last", "seasonal" or "none": what the network's output is added to
-    dropout: float = 0.0
-    epochs: int = 300  # passes over the training windows
-    batch_size: int = 16
-    lr: float = 3e-3
-    weight_decay: float = 1e-4
-    ensemble: int = 5  # models trained with seeds seed, seed + 1, ...; their forecasts are averaged
-    seed: int = 0
-    sarima: bool = True  # include the SARIMA(0,1,1)(0,1,1)_m baseline (needs statsmodels)
+    batch_size: int = 16  # windows per step
 
     def __post_init__(self) -> None:
-        for name in ("horizon", "input_length", "hidden_size", "num_layers", "epochs", "batch_size", "ensemble"):
+        for name in ("horizon", "input_length", "batch_size"):
             if getattr(self, name) < 1:
-                raise SeqlabError(f"{name}: expected an integer >= 1, got {getattr(self, name)}")
+                raise SeqlabError(f"data.{name}: expected an integer >= 1, got {getattr(self, name)}")
+
+
+@dataclass(frozen=True)
+class ForecasterModelConfig:
+    """The ``RecurrentForecaster``'s hyper-parameters (see its docstring) and the ensemble size."""
+
+    cell: Literal["lstm", "gru"] = "lstm"
+    hidden_size: int = 32  # H
+    num_layers: int = 1
+    mode: Literal["direct", "recursive"] = "direct"
+    head: Literal["point", "gaussian", "quantile"] = "point"
+    quantiles: tuple[float, ...] = (0.1, 0.5, 0.9)  # levels of the quantile head
+    interval: float = 0.8  # coverage of the reported prediction interval
+    residual: Literal["last", "seasonal", "none"] = "seasonal"  # what the network's output is added to
+    dropout: float = 0.0
+    ensemble: int = 5  # models trained with seeds fit.seed, fit.seed + 1, ...; forecasts averaged
+
+    def __post_init__(self) -> None:
+        if self.ensemble < 1:
+            raise SeqlabError(f"model.ensemble: expected an integer >= 1, got {self.ensemble}")
         if not 0.0 < self.interval < 1.0:
-            raise SeqlabError(f"interval: expected a coverage in (0, 1), got {self.interval}")
-        if self.lr <= 0:
-            raise SeqlabError(f"lr: expected a positive number, got {self.lr}")
+            raise SeqlabError(f"model.interval: expected a coverage in (0, 1), got {self.interval}")
 
 
-def load_series(config: ForecastConfig, data_dir: str | Path | None = None) -> TimeSeries:
-    """The series named by ``config.data``."""
-    if config.data == "airline":
-        if data_dir is None:
-            raise SeqlabError("data=airline needs the datasets folder: set SEQLAB_DATA_DIR or pass --data-dir")
-        return load_airline(data_dir)
-    if config.data in ("sunspots", "co2"):
-        return load_statsmodels_series(config.data)
+@dataclass(frozen=True)
+class ForecastingConfig:
+    """A forecasting run: ``seqlab train forecast --config airline``."""
+
+    task: str = "forecast"
+    data: ForecastDataConfig = field(default_factory=ForecastDataConfig)
+    model: ForecasterModelConfig = field(default_factory=ForecasterModelConfig)
+    fit: FitConfig = field(default_factory=lambda: FitConfig(epochs=100, lr=3e-3, schedule="cosine",
+                                                             weight_decay=1e-4, clip_norm=1.0, log_every=50))
+    sarima: bool = True  # include the SARIMA(0,1,1)(0,1,1)_m baseline (needs statsmodels)
+
+
+def load_series(config: ForecastDataConfig) -> TimeSeries:
+    """The series named by ``config.source``."""
+    if config.source == "airline":
+        return read_csv_series(dataset_file("airline/Airline.csv"), date_column="Date")
+    if config.source in ("sunspots", "co2"):
+        return load_statsmodels_series(config.source)
     columns = None if config.column is None else [config.column]
-    return read_csv_series(config.data, date_column=config.date_column, value_columns=columns)
+    return read_csv_series(config.source, date_column=config.date_column, value_columns=columns)
 
 
-def build_forecaster(config: ForecastConfig, n_covariates: int, season: int) -> RecurrentForecaster:
-    return RecurrentForecaster(n_targets=1, n_covariates=n_covariates, horizon=config.horizon,
+def build_forecaster(config: ForecasterModelConfig, horizon: int, n_covariates: int,
+                     season: int) -> RecurrentForecaster:
+    return RecurrentForecaster(n_targets=1, n_covariates=n_covariates, horizon=horizon,
                                hidden_size=config.hidden_size, num_layers=config.num_layers, cell=config.cell,
                                mode=config.mode, head=config.head, quantiles=config.quantiles,
                                residual=config.residual, season=season, dropout=config.dropout)
 
 
-def train_windows(model: nn.Module, task: ForecastingTask, windows, config: ForecastConfig, seed: int,
-                  on_epoch: Callable[[int, float], None] | None = None) -> list[float]:
-    """Adam over shuffled window batches for ``config.epochs`` epochs; returns the loss per epoch."""
-    generator = torch.Generator().manual_seed(seed)
-    optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
-    schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=config.epochs, eta_min=config.lr / 10)
-    losses = []
-    model.train()
-    for epoch in range(config.epochs):
-        total, n = 0.0, 0
-        for batch in windows.batches(config.batch_size, shuffle=True, generator=generator):
-            loss = task.loss(model, batch)
-            optimizer.zero_grad()
-            loss.backward()
-            nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-            optimizer.step()
-            total, n = total + loss.item() * batch["target"].shape[0], n + batch["target"].shape[0]
-        schedule.step()
-        losses.append(total / n)
-        if on_epoch is not None:
-            on_epoch(epoch, losses[-1])
-    model.eval()
-    return losses
+class WindowBatches:
+    """Re-iterable shuffled batches of windows for ``fit``; ``set_epoch`` fixes each epoch's order."""
+
+    def __init__(self, windows: Windows, batch_size: int, seed: int):
+        self.windows, self.batch_size, self.seed, self.epoch = windows, batch_size, seed, 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def __len__(self) -> int:
+        return math.ceil(len(self.windows) / self.batch_size)
+
+    def __iter__(self):
+        generator = torch.Generator().manual_seed(self.seed * 100_003 + self.epoch)
+        return self.windows.batches(self.batch_size, shuffle=True, generator=generator)
 
 
 @dataclass
@@ -196,10 +209,14 @@ class EnsembleForecaster:
 
     models: list[RecurrentForecaster]
     scaler: Scaler
-    covariates: Callable[[np.ndarray], np.ndarray]  # dates (n,) -> (n, C)
+    freq: str
+    calendar: bool
     input_length: int
     horizon: int
     interval: float = 0.8
+
+    def covariates(self, dates: np.ndarray) -> np.ndarray:
+        return calendar_features(dates, self.freq) if self.calendar else np.zeros((len(dates), 0))
 
     @torch.no_grad()
     def forecast(self, history: np.ndarray, dates: np.ndarray, future_dates: np.ndarray) -> dict[str, np.ndarray]:
@@ -210,7 +227,7 @@ class EnsembleForecaster:
         past = np.concatenate([z, self.covariates(dates[-self.input_length:])], axis=-1)
         past_t = torch.as_tensor(past, dtype=torch.float32)[None]  # (1, L, 1 + C)
         future_t = torch.as_tensor(self.covariates(future_dates), dtype=torch.float32)[None]  # (1, P, C)
-        forecasts = [model(past_t, future_t) for model in self.models]
+        forecasts = [model.eval()(past_t, future_t) for model in self.models]
         mean = torch.stack([f.mean for f in forecasts]).mean(0)[0, :, 0].numpy()  # (P,)
         result = {"mean": self.scaler.inverse(mean[:, None])[:, 0]}
         if forecasts[0].scale is not None or forecasts[0].quantiles is not None:
@@ -223,52 +240,77 @@ class EnsembleForecaster:
 
 
 @dataclass
-class BacktestReport:
-    """Scores of the model and of the baselines on the same origins, and what produced them."""
+class ForecastingResult:
+    """What ``train`` returns: the model's and the baselines' scores on the same origins."""
 
-    metrics: dict[str, dict[str, float]]  # method -> metric -> value (all (origin, step) pairs)
-    last_point_metrics: dict[str, dict[str, float]]  # method -> metric -> value (P-step-ahead only)
+    history: History  # of the last ensemble member
+    best_metrics: dict  # the model's backtest metrics (all points)
+    metrics: dict[str, dict[str, float]]  # method -> metric -> value, all (origin, step) pairs
+    last_point_metrics: dict[str, dict[str, float]]  # method -> metric -> value, P-step-ahead only
     backtests: dict[str, Backtest]
+    parameters: int
     n_train: int
     seconds: float
+    run_dir: Path | None
     extra: dict = field(default_factory=dict)
 
 
-def run_backtest(config: ForecastConfig, run_dir: str | Path | None = None, data_dir: str | Path | None = None,
-                 on_epoch: Callable[[int, int, float], None] | None = None) -> BacktestReport:
-    """Train on the rows before ``backtest_start``, backtest from there, score beside the baselines.
+def train(config: ForecastingConfig, run_dir: str | Path | None, *, callbacks: Sequence[Callback] = (),
+          resume: bool = False) -> ForecastingResult:
+    """Train on the rows before ``data.backtest_start``, backtest from there, score beside the baselines.
 
-    When ``run_dir`` is given, it receives ``config.json``, ``metrics.json`` and the checkpoint
-    ``forecaster.safetensors`` (models, scaler, the series) that ``seqlab forecast`` reads.
+    ``run_dir`` receives ``config.json``, ``backtest.json`` (all metrics) and the checkpoint
+    ``forecaster.safetensors`` (every ensemble member, the scaler, the series) that
+    ``seqlab forecast`` reads; each member's ``fit`` files are in ``member-<k>/``.
     """
+    if resume:
+        raise SeqlabError("--resume: a forecasting run trains in seconds; start it again instead")
     start = time.perf_counter()
-    series = load_series(config, data_dir)
-    column = 0 if config.column is None or config.data in ("airline", "sunspots", "co2") \
-        else series.columns.index(config.column)
-    y = series.values[:, column]
-    first = series.index_of(config.backtest_start)
-    if first < config.input_length + config.horizon + 1:
-        raise SeqlabError(f"backtest_start {config.backtest_start} leaves {first} training rows; "
-                          f"windows of {config.input_length} + {config.horizon} need more")
-    train = y[:first]
-    scaler = Scaler.fit(train[:, None], kind=config.scaling, log=config.log)
-    covariates = (lambda dates: calendar_features(dates, series.freq)) if config.calendar \
-        else (lambda dates: np.zeros((len(dates), 0)))
-    n_cov = covariates(series.dates[:1]).shape[1]
-    windows = sliding_windows(scaler.transform(train[:, None]), config.input_length, config.horizon,
-                              covariates(series.dates[:first]))
-    task = ForecastingTask(interval=config.interval, scaler=scaler.state())
-    models = []
-    for k in range(config.ensemble):
-        torch.manual_seed(config.seed + k)
-        model = build_forecaster(config, n_cov, series.season)
-        train_windows(model, task, windows, config, seed=config.seed + k,
-                      on_epoch=None if on_epoch is None else (lambda e, loss, k=k: on_epoch(k, e, loss)))
-        models.append(model)
-    ensemble = EnsembleForecaster(models, scaler, covariates, config.input_length, config.horizon, config.interval)
+    run_dir = Path(run_dir) if run_dir is not None else None
+    data = config.data
+    series = load_series(data)
+    y = series.values[:, 0]
+    first = series.index_of(data.backtest_start)
+    if first < data.input_length + data.horizon + 1:
+        raise SeqlabError(f"data.backtest_start {data.backtest_start} leaves {first} training rows; "
+                          f"windows of {data.input_length} + {data.horizon} need more")
+    train_rows = y[:first]
+    scaler = Scaler.fit(train_rows[:, None], kind=data.scaling, log=data.log)
+    ensemble = EnsembleForecaster([], scaler, series.freq, data.calendar, data.input_length, data.horizon,
+                                  config.model.interval)
+    windows = sliding_windows(scaler.transform(train_rows[:, None]), data.input_length, data.horizon,
+                              ensemble.covariates(series.dates[:first]))
+    n_cov = windows.future.shape[-1]
+    task = ForecastingTask(interval=config.model.interval, scaler=scaler.state())
+    if run_dir is not None:
+        write_json_atomic(run_dir / "config.json", to_dict(config))
+    history = History()
+    for k in range(config.model.ensemble):
+        seed = config.fit.seed + k
+        torch.manual_seed(seed)
+        model = build_forecaster(config.model, data.horizon, n_cov, series.season)
+        member = None if run_dir is None else run_dir / f"member-{k}"
+        history = fit(model, task, WindowBatches(windows, data.batch_size, seed), None,
+                      replace(config.fit, seed=seed), member, callbacks=callbacks, run_config=to_dict(config))
+        ensemble.models.append(model.eval())
 
-    m = series.season
-    P = config.horizon
+    report = backtest(ensemble, series, first, config.sarima)
+    result = ForecastingResult(history, report["metrics"]["model"], report["metrics"], report["last_points"],
+                               report["backtests"], sum(p.numel() for p in ensemble.models[0].parameters()),
+                               first, time.perf_counter() - start, run_dir, report["extra"])
+    if run_dir is not None:
+        save_forecaster(run_dir, config, ensemble, series)
+        write_json_atomic(run_dir / "backtest.json", {
+            "all_points": result.metrics, "last_points": result.last_point_metrics, "n_train": first,
+            "first_origin": str(series.dates[first]), "origins": len(result.backtests["model"].origins),
+            "seconds": result.seconds, **result.extra})
+    return result
+
+
+def backtest(ensemble: EnsembleForecaster, series: TimeSeries, first: int, sarima: bool = True) -> dict:
+    """Rolling-origin scores of the ensemble and the baselines from origin ``first`` on."""
+    y, m, P = series.values[:, 0], series.season, ensemble.horizon
+    train_rows = y[:first]
     intervals = {}
 
     def model_forecast(o: int) -> np.ndarray:
@@ -283,115 +325,107 @@ def run_backtest(config: ForecastConfig, run_dir: str | Path | None = None, data
         "seasonal_naive": lambda o: seasonal_naive(y[:o], P, m),
     }
     extra = {}
-    if config.sarima and m > 1:
-        sarima = sarima_forecaster(train, y, P, m=m, log=config.log)
-        methods["sarima"] = sarima
-        extra["sarima_params"] = sarima.params
+    if sarima and m > 1:
+        arima = sarima_forecaster(train_rows, y, P, m=m, log=ensemble.scaler.log)
+        methods["sarima"] = arima
+        extra["sarima_params"] = arima.params
     backtests = {name: rolling_origin(y, first, P, method) for name, method in methods.items()}
-    metrics = {name: _metrics(bt, train, m, last_points=False) for name, bt in backtests.items()}
-    last = {name: _metrics(bt, train, m, last_points=True) for name, bt in backtests.items()}
+    metrics = {name: _metrics(bt, train_rows, m, last_points=False) for name, bt in backtests.items()}
+    last = {name: _metrics(bt, train_rows, m, last_points=True) for name, bt in backtests.items()}
     if intervals:
         origins = backtests["model"].origins
         lower = np.stack([intervals[int(o)][0] for o in origins])
         upper = np.stack([intervals[int(o)][1] for o in origins])
         metrics["model"]["coverage"] = coverage(backtests["model"].actuals, lower, upper)
-    report = BacktestReport(metrics, last, backtests, n_train=first, seconds=time.perf_counter() - start,
-                            extra=extra)
-    if run_dir is not None:
-        save_forecaster(run_dir, config, ensemble, series, column, report)
-    return report
+    return {"metrics": metrics, "last_points": last, "backtests": backtests, "extra": extra}
 
 
 def _metrics(backtest: Backtest, train: np.ndarray, m: int, last_points: bool) -> dict[str, float]:
-    try:
-        return backtest.metrics(train, m, last_points=last_points)
-    except SeqlabError:  # MAPE is undefined on series with zeros (sunspots): score without it
-        actual = backtest.actuals[:, -1] if last_points else backtest.actuals
-        forecast = backtest.forecasts[:, -1] if last_points else backtest.forecasts
-        from seqlab.metrics.forecast import mae, mase, rmse, smape
-
-        return {"mae": mae(actual, forecast), "rmse": rmse(actual, forecast), "smape": smape(actual, forecast),
-                "mase": mase(actual, forecast, train, m)}
+    actual = backtest.actuals[:, -1] if last_points else backtest.actuals
+    forecast = backtest.forecasts[:, -1] if last_points else backtest.forecasts
+    scores = {"mae": mae(actual, forecast), "rmse": rmse(actual, forecast), "smape": smape(actual, forecast),
+              "mase": mase(actual, forecast, train, m)}
+    if np.all(actual != 0):  # MAPE is undefined on series with zeros (sunspots)
+        scores["mape"] = mape(actual, forecast)
+    return scores
 
 
 # -- the run folder -----------------------------------------------------------------------------
 
-def save_forecaster(run_dir: str | Path, config: ForecastConfig, ensemble: EnsembleForecaster, series: TimeSeries,
-                    column: int, report: BacktestReport) -> None:
-    """Write the checkpoint (weights of every model + JSON metadata), the config and the metrics."""
-    from dataclasses import asdict
+FORMAT = "seqlab-forecaster/1"
 
-    from safetensors.torch import save as safetensors_bytes
 
-    from seqlab.runs import write_atomic
-
-    run_dir = Path(run_dir)
+def save_forecaster(run_dir: str | Path, config: ForecastingConfig, ensemble: EnsembleForecaster,
+                    series: TimeSeries) -> None:
+    """One safetensors file: every member's weights, plus JSON metadata (config, scaler, the series)."""
     tensors = {f"model{k}.{name}": value.detach().clone().contiguous()
                for k, model in enumerate(ensemble.models) for name, value in model.state_dict().items()}
-    meta = {
-        "format": "seqlab-forecaster/1",
-        "config": asdict(config),
-        "n_covariates": ensemble.models[0].n_covariates,
-        "scaler": ensemble.scaler.state(),
-        "freq": series.freq,
-        "column": series.columns[column],
-        "dates": [str(d) for d in series.dates],
-        "values": [float(v) for v in series.values[:, column]],
-    }
-    import json
-
-    write_atomic(run_dir / "forecaster.safetensors",
+    meta = {"format": FORMAT, "config": to_dict(config), "n_covariates": ensemble.models[0].n_covariates,
+            "scaler": ensemble.scaler.state(), "freq": series.freq, "column": series.columns[0],
+            "dates": [str(d) for d in series.dates], "values": [float(v) for v in series.values[:, 0]]}
+    write_atomic(Path(run_dir) / "forecaster.safetensors",
                  safetensors_bytes(tensors, metadata={"seqlab": json.dumps(meta)}))
-    write_json_atomic(run_dir / "config.json", asdict(config))
-    write_json_atomic(run_dir / "metrics.json", {"all_points": report.metrics, "last_points": report.last_point_metrics,
-                                                 "n_train": report.n_train, "seconds": report.seconds,
-                                                 **report.extra})
 
 
 def load_forecaster(run_dir: str | Path) -> tuple[EnsembleForecaster, TimeSeries]:
-    """The ensemble and series saved by ``run_backtest`` in ``run_dir`` (safetensors: no pickle)."""
-    import json
-
-    from safetensors import safe_open
-
+    """The ensemble and the series saved by ``train`` in ``run_dir`` (safetensors: no pickle)."""
     path = Path(run_dir) / "forecaster.safetensors"
     if not path.is_file():
         raise SeqlabError(f"{run_dir}: expected a forecasting run folder with forecaster.safetensors; "
-                          "create one with `seqlab backtest`")
-    with safe_open(str(path), framework="pt") as handle:
-        meta = json.loads((handle.metadata() or {}).get("seqlab", "{}"))
-        tensors = {name: handle.get_tensor(name) for name in handle.keys()}  # noqa: SIM118
-    if meta.get("format") != "seqlab-forecaster/1":
-        raise SeqlabError(f"{path}: expected format seqlab-forecaster/1, got {meta.get('format')!r}")
-    config = ForecastConfig(**{k: tuple(v) if k == "quantiles" else v for k, v in meta["config"].items()})
-    models = []
-    for k in range(config.ensemble):
-        model = build_forecaster(config, meta["n_covariates"], TimeSeries.season_of(meta["freq"]))
-        prefix = f"model{k}."
-        model.load_state_dict({n[len(prefix):]: t for n, t in tensors.items() if n.startswith(prefix)})
-        models.append(model.eval())
+                          "create one with `seqlab train forecast`")
+    try:
+        with safe_open(str(path), framework="pt") as handle:
+            meta = json.loads((handle.metadata() or {}).get("seqlab", "{}"))
+            tensors = {name: handle.get_tensor(name) for name in handle.keys()}  # noqa: SIM118
+    except Exception as error:  # safetensors raises its own error types for a damaged file
+        raise SeqlabError(f"{path}: not a readable safetensors file ({error})") from None
+    if meta.get("format") != FORMAT:
+        raise SeqlabError(f"{path}: expected format {FORMAT}, got {meta.get('format')!r}")
+    config = from_dict(ForecastingConfig, meta["config"])
     dates = np.array([np.datetime64(d) for d in meta["dates"]])
     series = TimeSeries(dates, np.asarray(meta["values"], dtype=np.float64)[:, None], (meta["column"],), meta["freq"])
-    freq = meta["freq"]
-    covariates = (lambda d: calendar_features(d, freq)) if config.calendar else (lambda d: np.zeros((len(d), 0)))
-    ensemble = EnsembleForecaster(models, Scaler.from_state(meta["scaler"]), covariates, config.input_length,
-                                  config.horizon, config.interval)
+    ensemble = EnsembleForecaster([], Scaler.from_state(meta["scaler"]), series.freq, config.data.calendar,
+                                  config.data.input_length, config.data.horizon, config.model.interval)
+    for k in range(config.model.ensemble):
+        model = build_forecaster(config.model, config.data.horizon, meta["n_covariates"], series.season)
+        prefix = f"model{k}."
+        model.load_state_dict({n[len(prefix):]: t for n, t in tensors.items() if n.startswith(prefix)})
+        ensemble.models.append(model.eval())
     return ensemble, series
 
 
 def forecast_ahead(ensemble: EnsembleForecaster, series: TimeSeries, steps: int) -> dict[str, np.ndarray]:
-    """Forecast ``steps`` past the end of ``series``; beyond the model's horizon, its forecasts are fed back."""
+    """Forecast ``steps`` past the end of ``series``; beyond the model's horizon its forecasts are fed back.
+
+    Returns ``dates`` (steps,), ``mean`` and, for probabilistic heads, ``lower`` and ``upper``.
+    """
     if steps < 1:
         raise SeqlabError(f"horizon: expected an integer >= 1, got {steps}")
     history, dates = series.values[:, 0].copy(), series.dates.copy()
-    out: dict[str, list[np.ndarray]] = {}
-    while sum(len(v) for v in out.get("mean", [])) < steps:
-        future = TimeSeries(dates, history[:, None], series.columns, series.freq).future_dates(ensemble.horizon)
+    parts: dict[str, list[np.ndarray]] = {}
+    made = 0
+    while made < steps:
+        current = TimeSeries(dates, history[:, None], series.columns, series.freq)
+        future = current.future_dates(ensemble.horizon)
         result = ensemble.forecast(history, dates, future)
         for key, value in result.items():
-            out.setdefault(key, []).append(value)
+            parts.setdefault(key, []).append(value)
         history = np.concatenate([history, result["mean"]])
-        dates = np.concatenate([dates.astype(future.dtype), future])
-    joined = {key: np.concatenate(value)[:steps] for key, value in out.items()}
-    joined["dates"] = TimeSeries(series.dates, series.values, series.columns, series.freq).future_dates(steps)
-    return joined
+        dates = np.concatenate([current.dates.astype(future.dtype), future])
+        made += ensemble.horizon
+    out = {key: np.concatenate(value)[:steps] for key, value in parts.items()}
+    out["dates"] = series.future_dates(steps)
+    return out
+
+
+def evaluate_run(run_dir: str | Path, config: ForecastingConfig) -> dict[str, float]:
+    """The saved ensemble's backtest metrics (all points), recomputed from the run folder."""
+    ensemble, series = load_forecaster(run_dir)
+    report = backtest(ensemble, series, series.index_of(config.data.backtest_start), sarima=False)
+    return report["metrics"]["model"]
+
+
+Config = ForecastingConfig
+
+__all__ = ["Config", "EnsembleForecaster", "ForecastingConfig", "ForecastingTask", "backtest", "evaluate_run",
+           "forecast_ahead", "load_forecaster", "train"]
