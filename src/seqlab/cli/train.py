@@ -97,7 +97,13 @@ def train(
         return
     if main:
         console.print(f"Training {task} -> {run_dir}", soft_wrap=True)
-    result = module.train(resolved, run_dir, callbacks=callbacks, resume=resume is not None)
+    try:
+        result = module.train(resolved, run_dir, callbacks=callbacks, resume=resume is not None)
+    except KeyboardInterrupt:
+        if main:
+            console.print(f"\ninterrupted; the last checkpoint continues with: seqlab train {task} --resume {run_dir}",
+                          soft_wrap=True)
+        raise typer.Exit(130) from None
     if not main:
         return
     history = result.history
