@@ -63,6 +63,7 @@ def test_a_gru_learns_the_adding_problem_below_its_baseline_and_runs_are_reprodu
     assert result.history[0]["test_loss"] > result.baseline  # untrained: worse than predicting 1
     assert result.final_test_loss < 0.5 * result.baseline
     assert result.clipping["steps"] == 120 and 0 <= result.clipping["fraction_clipped"] <= 1
+    assert len(result.grad_norms_start) == len(result.grad_norms_end) == 10
     again = run_long_memory(LongMemoryConfig(**{**config.__dict__, "steps": 40}))
     assert again.history[1]["test_loss"] == result.history[1]["test_loss"]
 
@@ -78,7 +79,7 @@ def test_copy_task_loss_falls_towards_its_baseline_and_the_experiment_writes_its
         assert 0 <= s["final_test_accuracy"] <= 1
     assert summary["baseline"] == pytest.approx(copy_baseline(5))
     assert {p.name for p in tmp_path.iterdir()} == {"results.json", "summary.json", "summary.md",
-                                                   "learning_curves.png"}
+                                                   "learning_curves.png", "gradient_flow.png"}
     assert "| lstm |" in (tmp_path / "summary.md").read_text()
 
 

@@ -35,10 +35,12 @@ def run_experiment(task: str, cells: Sequence[str], config: LongMemoryConfig, ru
                    on_step: Callable[[str, int, dict], None] | None = None) -> dict:
     """Train every cell in ``cells`` on ``task`` with ``config``'s other settings, same seed for all.
 
-    Writes into ``run_dir``: ``results.json`` (configs and learning curves), ``summary.json``,
-    ``summary.md`` and ``learning_curves.png``. Returns the summary.
+    Writes into ``run_dir``: ``results.json`` (configs, learning curves, gradient norms),
+    ``summary.json``, ``summary.md``, ``learning_curves.png`` and ``gradient_flow.png`` (||dL/dh_t||
+    of the task's loss per cell, at initialisation and after training). Returns the summary.
     """
     from seqlab.plots.curves import learning_curves_figure
+    from seqlab.plots.gradients import plot_curves_log
 
     if not cells:
         raise SeqlabError("cells: expected at least one cell name")
@@ -56,6 +58,7 @@ def run_experiment(task: str, cells: Sequence[str], config: LongMemoryConfig, ru
                          "ratio_to_baseline": r.ratio_to_baseline, "verdict": verdict(r.ratio_to_baseline),
                          "steps": r.steps, "seconds": round(r.seconds, 1), "parameters": r.parameters,
                          "seconds_per_step": r.seconds / max(r.steps, 1), "clipping": r.clipping,
+                         "grad_ratio_start": _ratio(r.grad_norms_start), "grad_ratio_end": _ratio(r.grad_norms_end),
                          **({"final_test_accuracy": r.history[-1]["test_accuracy"]} if task == "copy" else {})}
                   for cell, r in results.items()},
     }
@@ -66,7 +69,18 @@ def run_experiment(task: str, cells: Sequence[str], config: LongMemoryConfig, ru
               for cell, r in results.items()}
     learning_curves_figure(curves, run_dir / "learning_curves.png", baseline=first.baseline,
                            title=f"{task} problem, T = {config.T}", ylabel=f"test {LOSS_NAMES[task]}")
+    flows = {}
+    for cell, r in results.items():
+        flows[f"{cell}, initial"] = r.grad_norms_start
+        flows[f"{cell}, trained"] = r.grad_norms_end
+    plot_curves_log(flows, run_dir / "gradient_flow.png", title=f"||dL/dh_t|| of the {task} loss, before and "
+                    "after training", ylabel="||dL/dh_t||  (mean over 64 test sequences)")
     return summary
+
+
+def _ratio(norms: list[float]) -> float | None:
+    """||dL/dh_0|| / ||dL/dh_{T-1}||: the share of the last step's gradient that reaches the first."""
+    return norms[0] / norms[-1] if norms and norms[-1] > 0 else None
 
 
 def summary_markdown(summary: dict, config: LongMemoryConfig) -> str:
@@ -75,9 +89,15 @@ def summary_markdown(summary: dict, config: LongMemoryConfig) -> str:
              f"definition, {summary['test_baseline']:.4f} on this test set of {config.test_size} sequences.",
              f"Hidden size {config.hidden_size}, batch {config.batch_size}, Adam lr {config.learning_rate}, "
              f"clip {config.clip} at {config.clip_threshold}, seed {config.seed}.", "",
-             "| cell | parameters | steps | final test loss | best | loss / baseline | verdict |",
-             "|---|---:|---:|---:|---:|---:|---|"]
+             "| cell | parameters | steps | final test loss | best | loss / baseline | verdict | "
+             "‖dL/dh_0‖/‖dL/dh_T-1‖ initial -> trained |",
+             "|---|---:|---:|---:|---:|---:|---|---|"]
+
+    def ratio(value):
+        return "-" if value is None else f"{value:.1e}"
+
     for cell, s in summary["cells"].items():
         lines.append(f"| {cell} | {s['parameters']:,} | {s['steps']} | {s['final_test_loss']:.4f} | "
-                     f"{s['best_test_loss']:.4f} | {s['ratio_to_baseline']:.3f} | {s['verdict']} |")
+                     f"{s['best_test_loss']:.4f} | {s['ratio_to_baseline']:.3f} | {s['verdict']} | "
+                     f"{ratio(s['grad_ratio_start'])} -> {ratio(s['grad_ratio_end'])} |")
     return "\n".join(lines) + "\n"

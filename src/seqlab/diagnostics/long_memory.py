@@ -113,6 +113,8 @@ class LongMemoryResult:
     seconds: float
     parameters: int
     clipping: dict
+    grad_norms_start: list[float] = field(default_factory=list)  # ||dL/dh_t|| before training, t = 0..T-1
+    grad_norms_end: list[float] = field(default_factory=list)  # and after: what training did to the flow
 
     @property
     def ratio_to_baseline(self) -> float:
@@ -138,6 +140,18 @@ def _loss(config: LongMemoryConfig, output: torch.Tensor, targets: torch.Tensor)
     if config.task == "adding":
         return F.mse_loss(output, targets)
     return F.cross_entropy(output.flatten(0, 1), targets.flatten())  # mean over B * (T + 20) steps
+
+
+def _flow(model: nn.Module, config: LongMemoryConfig, test) -> list[float]:
+    """||dL/dh_t|| of the task's own loss on (up to) 64 test sequences."""
+    from seqlab.diagnostics.gradient_flow import gradient_flow
+
+    inputs, targets = test[0][:64], test[1][:64]
+    was_training = model.training
+    model.eval()
+    flow = gradient_flow(model, inputs, loss_fn=lambda output: _loss(config, output, targets))
+    model.train(was_training)
+    return next(iter(flow.grad_h.values())).tolist()
 
 
 @torch.no_grad()
@@ -181,6 +195,7 @@ def run_long_memory(config: LongMemoryConfig,
     baseline = adding_baseline() if config.task == "adding" else copy_baseline(config.T)
     clip = ClipStats(config.clip or "none", config.clip_threshold)
     history = [{"step": 0, "seconds": 0.0, **_evaluate(model, config, test)}]
+    grad_norms_start = _flow(model, config, test)
     start = time.perf_counter()
     step, losses = 0, []
     model.train()
@@ -211,4 +226,4 @@ def run_long_memory(config: LongMemoryConfig,
         config=asdict(config), baseline=baseline, test_baseline=memoryless_test_loss(config, test[1]),
         history=history, final_test_loss=test_losses[-1], best_test_loss=min(test_losses), steps=step,
         seconds=time.perf_counter() - start, parameters=sum(p.numel() for p in model.parameters()),
-        clipping=clip.summary())
+        clipping=clip.summary(), grad_norms_start=grad_norms_start, grad_norms_end=_flow(model, config, test))
