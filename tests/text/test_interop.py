@@ -195,3 +195,31 @@ def test_reads_old_merges_format():
     tok = Tokenizer.from_json(data)
     assert tok.encode("abab").ids == [2, 2]
     assert isinstance(tok.model, BPE) and isinstance(tok.decoder, decoders.Fuse)
+
+
+@pytest.fixture(scope="module")
+def llama_style():
+    """Llama's pipeline: Prepend/Replace to ▁, no pre-tokenizer, BPE with byte fallback, a decoder chain."""
+    theirs = hf.Tokenizer(hf.models.BPE(unk_token="<unk>", fuse_unk=True))
+    theirs.normalizer = hf.normalizers.Sequence([hf.normalizers.Prepend("▁"), hf.normalizers.Replace(" ", "▁")])
+    theirs.train_from_iterator(CORPUS, hf.trainers.BpeTrainer(vocab_size=300, special_tokens=["<unk>", "<s>", "</s>"],
+                                                              limit_alphabet=40, show_progress=False))
+    data = json.loads(theirs.to_str())
+    vocab = data["model"]["vocab"]
+    for byte in range(256):
+        vocab[f"<0x{byte:02X}>"] = len(vocab)
+    data["model"]["byte_fallback"] = True
+    data["decoder"] = {"type": "Sequence", "decoders": [
+        {"type": "Replace", "pattern": {"String": "▁"}, "content": " "}, {"type": "ByteFallback"}, {"type": "Fuse"},
+        {"type": "Strip", "content": " ", "start": 1, "stop": 0}]}
+    text = json.dumps(data)
+    return Tokenizer.from_str(text), hf.Tokenizer.from_str(text)
+
+
+@settings(max_examples=60, deadline=None)
+@given(ANY_TEXT)
+def test_llama_style_byte_fallback_in_seqlab(llama_style, text):
+    ours, theirs = llama_style
+    _same(ours, theirs, text)
+    ids = ours.encode(text).ids
+    assert ours.decode(ids) == theirs.decode(ids)

@@ -73,6 +73,59 @@ class Fuse(Decoder):
         return ["".join(tokens)]
 
 
+class ByteFallback(Decoder):
+    """Runs of ``<0xXX>`` byte tokens back to text (U+FFFD for each byte of a run that is not UTF-8)."""
+
+    def decode_chain(self, tokens: list[str]) -> list[str]:
+        out: list[str] = []
+        run = bytearray()
+        for token in [*tokens, None]:
+            byte = _byte_token(token)
+            if byte is not None:
+                run.append(byte)
+                continue
+            if run:
+                try:
+                    out.append(run.decode("utf-8"))
+                except UnicodeDecodeError:
+                    out.extend(["\ufffd"] * len(run))
+                run = bytearray()
+            if token is not None:
+                out.append(token)
+        return out
+
+
+def _byte_token(token: str | None) -> int | None:
+    if token is None or len(token) != 6 or not token.startswith("<0x") or not token.endswith(">"):
+        return None
+    try:
+        return int(token[3:5], 16)
+    except ValueError:
+        return None
+
+
+class Strip(Decoder):
+    """Remove up to ``start`` leading and ``stop`` trailing ``content`` characters from every token."""
+
+    def __init__(self, content: str = " ", start: int = 0, stop: int = 0):
+        self.content, self.start, self.stop = content, start, stop
+
+    def decode_chain(self, tokens: list[str]) -> list[str]:
+        out = []
+        for token in tokens:
+            begin = 0
+            while begin < min(self.start, len(token)) and token[begin] == self.content:
+                begin += 1
+            end = len(token)
+            while len(token) - end < self.stop and end > begin and token[end - 1] == self.content:
+                end -= 1
+            out.append(token[begin:end])
+        return out
+
+    def to_json(self) -> dict:
+        return {"type": "Strip", "content": self.content, "start": self.start, "stop": self.stop}
+
+
 class Replace(Decoder):
     """Replace a literal string in every token (e.g. ``▁`` back to a space)."""
 
@@ -128,6 +181,10 @@ def decoder_from_json(data: dict | None) -> Decoder | None:
         return WordPiece(data.get("prefix", "##"), data.get("cleanup", True))
     if kind == "Fuse":
         return Fuse()
+    if kind == "ByteFallback":
+        return ByteFallback()
+    if kind == "Strip":
+        return Strip(data.get("content", " "), data.get("start", 0), data.get("stop", 0))
     if kind == "Replace":
         if "String" not in data["pattern"]:
             raise SeqlabError("decoder Replace: only literal (String) patterns are supported")
@@ -137,5 +194,6 @@ def decoder_from_json(data: dict | None) -> Decoder | None:
                          data.get("split", True))
     if kind == "Sequence":
         return Sequence([decoder_from_json(item) for item in data["decoders"]])
-    raise SeqlabError(f"decoder: expected one of ByteLevel, WordPiece, Fuse, Replace, Metaspace, Sequence; "
+    raise SeqlabError(f"decoder: expected one of ByteLevel, WordPiece, Fuse, ByteFallback, Strip, Replace, Metaspace, "
+                      f"Sequence; "
                       f"got {kind!r}")

@@ -61,14 +61,17 @@ class BPE(Model):
             to the last character of a piece before merging (as in ``tokenizers``).
         fuse_unk: merge runs of unknown characters into one ``unk_token``.
         ignore_merges: take a piece that is itself in the vocabulary as one token, skipping the merges.
+        byte_fallback: spell unknown characters as their UTF-8 bytes, tokens ``<0x00>``..``<0xFF>``
+            (Llama's and Mistral's tokenizers).
     """
 
     def __init__(self, vocab: dict[str, int], merges: list[tuple[str, str]], unk_token: str | None = None,
                  continuing_subword_prefix: str | None = None, end_of_word_suffix: str | None = None,
-                 fuse_unk: bool = False, ignore_merges: bool = False):
+                 fuse_unk: bool = False, ignore_merges: bool = False, byte_fallback: bool = False):
         self.vocab = dict(vocab)
         self.merges = [tuple(pair) for pair in merges]
         self.unk_token, self.fuse_unk, self.ignore_merges = unk_token, fuse_unk, ignore_merges
+        self.byte_fallback = byte_fallback
         self.continuing_subword_prefix, self.end_of_word_suffix = continuing_subword_prefix, end_of_word_suffix
         self.id_to_token = {i: token for token, i in self.vocab.items()}
         self._unk = self._unk_id(unk_token)
@@ -117,11 +120,16 @@ class BPE(Model):
         return [(i, id_to_token[i], start, end) for i, (start, end) in zip(ids, spans)]
 
     def _symbols(self, piece: str) -> tuple[list[int], list[tuple[int, int]]]:
-        """The initial symbols: one per character (with prefix/suffix marks), unknowns mapped or dropped."""
+        """The initial symbols: one per character (with prefix/suffix marks), unknowns mapped or dropped.
+
+        An unknown character becomes its UTF-8 bytes as ``<0xXX>`` tokens when ``byte_fallback`` (and the
+        vocabulary has them), else ``unk_token``, which waits for the next known character (or the end)
+        so that a run of unknowns can be fused -- the order in which ``tokenizers`` emits them.
+        """
         ids: list[int] = []
         spans: list[tuple[int, int]] = []
         last = len(piece) - 1
-        previous_unknown = False
+        pending: tuple[int, int] | None = None  # (start, end) of unknown characters not yet emitted
         for i, ch in enumerate(piece):
             symbol = ch
             if i > 0 and self.continuing_subword_prefix:
@@ -129,24 +137,39 @@ class BPE(Model):
             if i == last and self.end_of_word_suffix:
                 symbol = symbol + self.end_of_word_suffix
             token_id = self.vocab.get(symbol)
-            if token_id is None:
-                if self._unk is None:
-                    previous_unknown = False
+            if token_id is not None:
+                if pending is not None:
+                    ids.append(self._unk)
+                    spans.append(pending)
+                    pending = None
+                ids.append(token_id)
+                spans.append((i, i + 1))
+                continue
+            if self.byte_fallback:
+                byte_ids = [self.vocab.get(f"<0x{byte:02X}>") for byte in symbol.encode("utf-8")]
+                if None not in byte_ids:
+                    ids.extend(byte_ids)
+                    spans.extend([(i, i + 1)] * len(byte_ids))
                     continue
-                if self.fuse_unk and previous_unknown:
-                    spans[-1] = (spans[-1][0], i + 1)
-                    continue
-                token_id, previous_unknown = self._unk, True
-            else:
-                previous_unknown = False
-            ids.append(token_id)
-            spans.append((i, i + 1))
+            if self._unk is None:
+                continue
+            if pending is not None and self.fuse_unk:
+                pending = (pending[0], i + 1)
+                continue
+            if pending is not None:
+                ids.append(self._unk)
+                spans.append(pending)
+            pending = (i, i + 1)
+        if pending is not None:
+            ids.append(self._unk)
+            spans.append(pending)
         return ids, spans
 
     def to_json(self) -> dict:
         return {"type": "BPE", "dropout": None, "unk_token": self.unk_token,
                 "continuing_subword_prefix": self.continuing_subword_prefix,
-                "end_of_word_suffix": self.end_of_word_suffix, "fuse_unk": self.fuse_unk, "byte_fallback": False,
+                "end_of_word_suffix": self.end_of_word_suffix, "fuse_unk": self.fuse_unk,
+                "byte_fallback": self.byte_fallback,
                 "ignore_merges": self.ignore_merges, "vocab": self.vocab, "merges": [list(m) for m in self.merges]}
 
 
@@ -292,11 +315,12 @@ def model_from_json(data: dict) -> Model:
     """Build a model from HF ``tokenizer.json``'s ``"model"`` entry."""
     kind = data.get("type")
     if kind == "BPE" or (kind is None and "merges" in data):
-        if data.get("byte_fallback") or data.get("dropout"):
-            raise SeqlabError("BPE: byte_fallback and dropout are not supported; expected false and null")
+        if data.get("dropout"):
+            raise SeqlabError("BPE: dropout is not supported; expected null")
         merges = [tuple(m.split(" ", 1)) if isinstance(m, str) else tuple(m) for m in data.get("merges", [])]
         return BPE(data["vocab"], merges, data.get("unk_token"), data.get("continuing_subword_prefix"),
-                   data.get("end_of_word_suffix"), data.get("fuse_unk", False), data.get("ignore_merges", False))
+                   data.get("end_of_word_suffix"), data.get("fuse_unk", False), data.get("ignore_merges", False),
+                   data.get("byte_fallback", False))
     if kind == "WordPiece":
         return WordPiece(data["vocab"], data.get("unk_token", "[UNK]"), data.get("continuing_subword_prefix", "##"),
                          data.get("max_input_chars_per_word", 100))

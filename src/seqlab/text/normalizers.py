@@ -215,7 +215,8 @@ class Prepend(Normalizer):
         if not normalized.text:
             return normalized
         spans = normalized.span_list()
-        return Normalized(self.prepend + normalized.text, [(spans[0][0], spans[0][0])] * len(self.prepend) + spans)
+        # the new characters share the span of the first one, as tokenizers aligns them
+        return Normalized(self.prepend + normalized.text, [spans[0]] * len(self.prepend) + spans)
 
     def to_json(self) -> dict:
         return {"type": "Prepend", "prepend": self.prepend}
