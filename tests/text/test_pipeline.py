@@ -164,3 +164,15 @@ def test_encoding_pad_and_truncate():
     assert e.ids == [2, 3, 0, 0] and e.attention_mask == [1, 1, 0, 0] and e.tokens[-1] == "<pad>"
     with pytest.raises(SeqlabError, match="one length"):
         Encoding([1], [], [])
+
+
+def test_added_tokens_strip_and_single_word_like_tokenizers():
+    vocab = {"<unk>": 0, "a": 1, "b": 2, "<mask>": 3, "<x>": 4}
+    theirs = hf.Tokenizer(hf.models.WordLevel(vocab, unk_token="<unk>"))
+    theirs.pre_tokenizer = hf.pre_tokenizers.WhitespaceSplit()
+    theirs.add_special_tokens([hf.AddedToken("<mask>", lstrip=True), hf.AddedToken("<x>", single_word=True,
+                                                                                   rstrip=True)])
+    ours = Tokenizer.from_str(theirs.to_str())
+    for text in ["a  <mask> b", "a<mask>b", "a <x> b", "a<x>b", "<x>  b", "a\t<mask>", "<mask><x>"]:
+        a, b = ours.encode(text), theirs.encode(text)
+        assert (a.ids, a.tokens, a.offsets) == (b.ids, b.tokens, [tuple(o) for o in b.offsets]), text

@@ -52,7 +52,12 @@ CHARACTER_PATTERN = r"[\s\S]"  # any one character, newlines included, in both P
 
 @dataclass(frozen=True)
 class AddedToken:
-    """A token matched in the raw text before anything else (``special`` ones are skipped when decoding)."""
+    """A token matched in the raw text before anything else (``special`` ones are skipped when decoding).
+
+    ``lstrip`` / ``rstrip`` make the match swallow the white space before / after it, ``single_word``
+    refuses matches inside a word, as in ``tokenizers``. ``normalized`` is kept for the JSON, but
+    matching is always on the raw text.
+    """
 
     content: str
     id: int
@@ -61,6 +66,14 @@ class AddedToken:
     lstrip: bool = False
     rstrip: bool = False
     normalized: bool = False
+
+    def pattern(self) -> str:
+        """The regex that finds this token in raw text."""
+        space = f"[{regex.escape(pre_tokenizers.WHITESPACE)}]*"
+        body = regex.escape(self.content)
+        if self.single_word:
+            body = rf"(?<!\w){body}(?!\w)"
+        return (space if self.lstrip else "") + body + (space if self.rstrip else "")
 
     def to_json(self) -> dict:
         data = asdict(self)
@@ -124,6 +137,7 @@ class Tokenizer:
         self._cache: dict[str, tuple[list[int], list[str], list[tuple[int, int]]]] = {}
         self._trimmed_cache: dict[str, tuple[list[int], list[str], list[tuple[int, int]]]] = {}
         self._added_pattern: regex.Pattern | None = None
+        self._added_ids: dict[str, int] = {}
         self._id_to_token: tuple[Model | None, dict[int, str]] = (None, {})
         self._cache_stages: tuple = ()  # the stages the cached tokens were computed with
 
@@ -182,8 +196,10 @@ class Tokenizer:
         self._cache.clear()
         self._trimmed_cache.clear()
         self._id_to_token = (None, {})
-        contents = sorted((added.content for added in self.added_tokens), key=len, reverse=True)
-        self._added_pattern = regex.compile("|".join(map(regex.escape, contents))) if contents else None
+        ordered = sorted(self.added_tokens, key=lambda added: len(added.content), reverse=True)
+        self._added_pattern = regex.compile("|".join(
+            f"(?P<t{i}>{added.pattern()})" for i, added in enumerate(ordered))) if ordered else None
+        self._added_ids = {f"t{i}": added.id for i, added in enumerate(ordered)}
 
     @property
     def vocab_size(self) -> int:
@@ -314,11 +330,10 @@ class Tokenizer:
         out = Encoding([], [], [])
         last = 0
         if self._added_pattern is not None:
-            by_content = {added.content: added.id for added in self.added_tokens}
             for match in self._added_pattern.finditer(text):
                 if match.start() > last:
                     self._encode_segment(text[last:match.start()], last, out, trim)
-                out.ids.append(by_content[match.group()])
+                out.ids.append(self._added_ids[match.lastgroup])
                 out.tokens.append(match.group())
                 out.offsets.append(match.span())
                 last = match.end()
