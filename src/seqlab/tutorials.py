@@ -19,6 +19,7 @@ from __future__ import annotations
 import logging
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -202,3 +203,26 @@ def export_notebook(tutorial: Tutorial, destination: Path) -> Path:
     notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     write_text_atomic(destination, jupytext.writes(notebook, fmt="ipynb"))
     return destination
+
+
+def notebook_launcher() -> list[str] | None:
+    """The command that opens a notebook in Jupyter (``jupyter-lab``, else ``jupyter-notebook``), or None."""
+    for program in ("jupyter-lab", "jupyter-notebook"):
+        found = shutil.which(program)
+        if found:
+            return [found]
+    return None
+
+
+def open_notebook(tutorial: Tutorial, destination: Path) -> Path:
+    """Export the tutorial as a notebook and open it in Jupyter (blocks until Jupyter exits).
+
+    Raises ``SeqlabError`` naming the exported file when neither JupyterLab nor Notebook is installed.
+    """
+    path = export_notebook(tutorial, destination)
+    launcher = notebook_launcher()
+    if launcher is None:
+        raise SeqlabError(f"no Jupyter to open {path} with: expected jupyter-lab or jupyter-notebook on PATH; "
+                          "pip install jupyterlab, or open the notebook in your editor")
+    subprocess.run([*launcher, str(path)], check=False)
+    return path

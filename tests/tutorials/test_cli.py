@@ -103,3 +103,25 @@ def test_fast_mode_and_pick_follow_the_environment(monkeypatch):
 def test_find_tutorial_by_number():
     assert find_tutorial(1).path.name == "01_rnn_basics.py"
     assert find_tutorial(1).title.startswith("01 · RNN basics")
+
+
+def test_open_without_jupyter_names_the_exported_notebook(tmp_path, monkeypatch, run_cli):
+    monkeypatch.setenv("PATH", str(tmp_path / "empty-bin"))  # no jupyter-lab / jupyter-notebook to find
+    result = run_cli("open", "1", "--out", str(tmp_path))
+    assert result.returncode == 2
+    unwrapped = "".join(result.stderr.split())  # rich wraps long lines at the console width
+    assert "noJupytertoopen" in unwrapped and "01_rnn_basics.ipynb" in unwrapped
+    assert (tmp_path / "01_rnn_basics.ipynb").stat().st_size > 0
+
+
+def test_open_launches_jupyter_with_the_notebook(tmp_path, monkeypatch, run_cli):
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    seen = tmp_path / "argv.txt"
+    fake = bin_dir / "jupyter-lab"
+    fake.write_text(f"#!/bin/sh\necho \"$1\" > {seen}\n")
+    fake.chmod(0o755)
+    monkeypatch.setenv("PATH", str(bin_dir))
+    result = run_cli("open", "2", "--out", str(tmp_path))
+    assert result.returncode == 0, result.stderr
+    assert seen.read_text().strip() == str(tmp_path / "02_bptt.ipynb")

@@ -17,7 +17,8 @@ tutorials_app = typer.Typer(
     "Examples:\n\n"
     "    seqlab tutorials list\n\n"
     "    seqlab tutorials run 4 --fast\n\n"
-    "    seqlab tutorials export 4 --out notebooks/",
+    "    seqlab tutorials export 4 --out notebooks/\n\n"
+    "    seqlab tutorials open 4",
     no_args_is_help=True,
     rich_markup_mode=None,
 )
@@ -81,3 +82,20 @@ def export_command(
     """
     path = library.export_notebook(library.find_tutorial(number), out)
     Console().print(f"Notebook written to {path}", soft_wrap=True)
+
+
+@tutorials_app.command("open")
+def open_command(
+    number: Annotated[int, typer.Argument(help="Tutorial number, as `seqlab tutorials list` shows it.")],
+    out: Annotated[Path, typer.Option(help="Folder (or .ipynb path) for the exported notebook.")] = Path("."),
+) -> None:
+    """Export a tutorial as a notebook and open it in JupyterLab (or Jupyter Notebook).
+
+    Examples:
+
+        seqlab tutorials open 12
+
+        seqlab tutorials open 12 --out /tmp
+    """
+    path = library.open_notebook(library.find_tutorial(number), out)
+    Console().print(f"Notebook {path} closed", soft_wrap=True)
