@@ -117,3 +117,35 @@ def tokenizers_unigram():
 @given(TEXT)
 def test_tokenizers_unigram_in_seqlab(tokenizers_unigram, text):
     _same(*tokenizers_unigram, text)
+
+
+def test_sampled_segmentations_follow_their_probabilities():
+    import random
+    from collections import Counter
+
+    vocab = [("<unk>", 0.0), ("a", math.log(0.3)), ("b", math.log(0.3)), ("ab", math.log(0.2)),
+             ("ba", math.log(0.1)), ("aba", math.log(0.1))]
+    model = Unigram(vocab)
+    alpha = 0.5
+    scores = dict(vocab)
+    exact = {}
+    for cuts in itertools.product([False, True], repeat=2):  # every segmentation of "aba"
+        pieces, start = [], 0
+        for i, cut in enumerate(cuts, start=1):
+            if cut:
+                pieces.append("aba"[start:i])
+                start = i
+        pieces.append("aba"[start:])
+        if all(p in scores for p in pieces):
+            exact[tuple(pieces)] = math.exp(alpha * sum(scores[p] for p in pieces))
+    z = sum(exact.values())
+    rng = random.Random(0)
+    n = 4000
+    seen = Counter(tuple(t for _, t, _, _ in model.sample("aba", alpha, rng)) for _ in range(n))
+    assert set(seen) == set(exact)
+    for pieces, weight in exact.items():
+        p = weight / z
+        assert abs(seen[pieces] / n - p) < 4 * math.sqrt(p * (1 - p) / n)  # within four standard errors
+    # a large alpha concentrates on the best segmentation
+    best = tokens(model, "aba")
+    assert all([t for _, t, _, _ in model.sample("aba", 200.0, rng)] == best for _ in range(20))

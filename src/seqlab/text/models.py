@@ -15,6 +15,8 @@ Example:
 from __future__ import annotations
 
 import itertools
+import math
+import random
 
 from seqlab.errors import SeqlabError
 
@@ -305,6 +307,47 @@ class Unigram(Model):
             text = piece[s:e]
             tokens.append((self.vocab.get(text, self.unk_id), text, s, e))
         return tokens
+
+    def sample(self, piece: str, alpha: float = 0.1, rng: random.Random | None = None) -> list[Token]:
+        """One segmentation drawn with probability proportional to ``exp(alpha * sum_i log P(p_i))``.
+
+        Subword regularisation (Kudo, 2018): training on sampled segmentations instead of the best one.
+        Forward filtering, ``F[e] = logsumexp_s F[s] + alpha * log P(x[s:e])``, then backward sampling:
+        the last piece ends at ``e = n`` and starts at ``s`` with probability
+        ``exp(F[s] + alpha log P(x[s:e]) - F[e])``, and so on back to the start.
+        ``alpha -> infinity`` gives the best segmentation; ``alpha = 0`` all segmentations equally likely.
+        Unknown characters are single-character pieces scored like ``tokenize``'s, not fused.
+        """
+        rng = rng or random.Random()
+        n = len(piece)
+        if n == 0:
+            return []
+        edges: list[list[tuple[int, float, bool]]] = [[] for _ in range(n + 1)]  # per end: (start, score, unk)
+        for s in range(n):
+            has_single = False
+            for e in range(s + 1, min(n, s + self._longest) + 1):
+                score = self._scores.get(piece[s:e])
+                if score is not None:
+                    edges[e].append((s, score, False))
+                    has_single = has_single or e == s + 1
+            if not has_single:
+                if self.unk_id is None:
+                    raise SeqlabError(f"Unigram: {piece[s]!r} is not in the vocabulary and there is no unk_id")
+                edges[s + 1].append((s, self._unk_score, True))
+        forward = [0.0] + [-math.inf] * n
+        for e in range(1, n + 1):
+            terms = [forward[s] + alpha * score for s, score, _ in edges[e]]
+            top = max(terms)
+            forward[e] = top + math.log(sum(math.exp(t - top) for t in terms))
+        tokens: list[Token] = []
+        e = n
+        while e > 0:
+            weights = [math.exp(forward[s] + alpha * score - forward[e]) for s, score, _ in edges[e]]
+            s, _, unknown = edges[e][rng.choices(range(len(weights)), weights)[0]]
+            text = piece[s:e]
+            tokens.append((self.unk_id if unknown else self.vocab[text], text, s, e))
+            e = s
+        return tokens[::-1]
 
     def to_json(self) -> dict:
         return {"type": "Unigram", "unk_id": self.unk_id, "vocab": [[p, s] for p, s in self.pieces],
