@@ -17,9 +17,9 @@ TINY_SHAKESPEARE_SHA256 = "86c4e6aa9db7c042ec79f339dcb96d42b0075e16b8fc2e86bf0ca
 
 
 def bundled_path(name: str) -> Path:
-    """The path of a file bundled in ``seqlab/data/bundled``."""
+    """The path of a file or folder bundled in ``seqlab/data/bundled``."""
     path = Path(str(resources.files("seqlab.data") / "bundled" / name))
-    if not path.is_file():
+    if not path.exists():
         raise SeqlabError(f"bundled file {name!r} is missing from the installed package ({path})")
     return path
 
