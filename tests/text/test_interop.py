@@ -223,3 +223,19 @@ def test_llama_style_byte_fallback_in_seqlab(llama_style, text):
     _same(ours, theirs, text)
     ids = ours.encode(text).ids
     assert ours.decode(ids) == theirs.decode(ids)
+
+
+def test_character_bpe_trainer_learns_tokenizers_merges():
+    theirs = hf.Tokenizer(hf.models.BPE(unk_token="<unk>"))
+    theirs.pre_tokenizer = hf.pre_tokenizers.Whitespace()
+    theirs.train_from_iterator(CORPUS * 2, hf.trainers.BpeTrainer(vocab_size=250, min_frequency=2,
+                                                                  special_tokens=["<unk>", "<pad>"],
+                                                                  show_progress=False))
+    ours = Tokenizer(BPE({}, []), pre_tokenizer=pre_tokenizers.Whitespace())
+    ours.train_from_iterator(CORPUS * 2, BpeTrainer(vocab_size=250, special_tokens=["<unk>", "<pad>"],
+                                                    unk_token="<unk>"))
+    expected = json.loads(theirs.to_str())["model"]
+    assert ours.model.merges == [tuple(m) for m in expected["merges"]]
+    assert ours.model.vocab == expected["vocab"]
+    text = "Unseen wörds: zyzzyva! ✨"
+    assert ours.encode(text).ids == theirs.encode(text).ids
