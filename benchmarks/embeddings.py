@@ -16,7 +16,8 @@ Target (issue 5): seqlab >= 1/3 of gensim's pairs per second, scores no worse th
 2 points. Timings on a shared machine are noisy: read the ratios, measured in the same run, both
 wall-clock and per CPU-second (process time over all threads, which other jobs inflate less).
 
-    SEQLAB_DATA_DIR=../shared/data python benchmarks/embeddings.py [--epochs 5] [--fasttext-epochs 1]
+    SEQLAB_DATA_DIR=../shared/data python benchmarks/embeddings.py [--architectures skipgram,cbow]
+        [--epochs 5] [--glove-epochs 25] [--fasttext-epochs 1]
 """
 
 from __future__ import annotations
@@ -80,7 +81,7 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=5)
     parser.add_argument("--dim", type=int, default=100)
     parser.add_argument("--threads", type=int, default=1, help="gensim workers and torch threads")
-    parser.add_argument("--cbow", action="store_true", help="also compare CBOW")
+    parser.add_argument("--architectures", default="skipgram", help="comma-separated: skipgram, cbow")
     parser.add_argument("--glove-epochs", type=int, default=25, help="0 skips GloVe")
     parser.add_argument("--fasttext-epochs", type=int, default=1, help="0 skips FastText")
     parser.add_argument("--json", type=Path, help="also write the figures here")
@@ -97,8 +98,8 @@ def main() -> None:
           f"{'analogy (Google)':<20} {'WS-353':<16} SimLex-999")
     results: dict = {"words": sum(map(len, sentences)), "vocab": len(vocab), "threads": args.threads}
 
-    architectures = [("skipgram", 1)] + ([("cbow", 0)] if args.cbow else [])
-    for architecture, sg in architectures:
+    for architecture in args.architectures.split(","):
+        sg = {"skipgram": 1, "cbow": 0}[architecture]
         theirs, gensim_wall, gensim_cpu = timed(
             GensimWord2Vec, sentences, vector_size=args.dim, window=5, min_count=5, negative=5, sg=sg, sample=1e-3,
             epochs=args.epochs, workers=args.threads, seed=1)

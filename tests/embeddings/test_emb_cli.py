@@ -12,7 +12,7 @@ def run(capsys, *args) -> tuple[int, str]:
     with pytest.raises(SystemExit) as exit_info:
         main(list(args))
     captured = capsys.readouterr()
-    return exit_info.value.code or 0, captured.out + captured.err
+    return exit_info.value.code or 0, " ".join((captured.out + captured.err).split())  # rich wraps long lines
 
 
 @pytest.fixture

@@ -160,12 +160,13 @@ def train_fasttext(sentences: Sequence[Sequence[str]], config: FastTextConfig | 
         centres, contexts = skipgram_pairs(kept_ids, kept_sentence, config.window, generator)
         n = len(centres)
         order = torch.randperm(n, generator=generator)
+        centres, contexts = centres[order], contexts[order]  # shuffled once: batches are slices
         total = torch.zeros((), dtype=torch.float64)
         for done in range(0, n, config.batch_size):
-            batch = order[done : done + config.batch_size]
-            lr = config.alpha - (config.alpha - config.min_alpha) * (epoch + done / max(n, 1)) / config.epochs
-            rows, labels, mask = output(contexts[batch], generator)
-            total += sgd_step(W_in, W_out, table.bags(centres[batch]), rows, labels, mask, lr).double()
+            end = min(done + config.batch_size, n)
+            lr = config.alpha - (config.alpha - config.min_alpha) * (epoch + done / n) / config.epochs
+            rows, labels, mask = output(contexts[done:end], generator)
+            total += sgd_step(W_in, W_out, table.bags(centres[done:end]), rows, labels, mask, lr).double()
         pairs += n
         losses.append(float(total) / max(n, 1))
         log.info("fasttext epoch %d: %d pairs, mean loss %.4f", epoch + 1, n, losses[-1])

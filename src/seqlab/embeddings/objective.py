@@ -41,6 +41,24 @@ class Bags(NamedTuple):
         return Bags(rows[keep], bag[keep], weights[keep])
 
 
+class BagTable:
+    """The ``Bags`` of many examples, flat, so that the bags of examples lo..hi-1 are one slice."""
+
+    def __init__(self, rows: torch.Tensor, weights: torch.Tensor):
+        """From rows (n, C) and weights (n, C), zero weights marking padding."""
+        keep = weights != 0
+        counts = keep.sum(1)  # (n,)
+        self.offsets = torch.cat([counts.new_zeros(1), torch.cumsum(counts, 0)])  # (n + 1,)
+        self.rows = rows[keep]  # row-major, so each example's rows are contiguous
+        self.bag = torch.repeat_interleave(torch.arange(len(rows)), counts)
+        self.weight = weights[keep]
+
+    def batch(self, lo: int, hi: int) -> Bags:
+        """The bags of examples lo..hi-1, numbered 0..hi-lo-1."""
+        a, b = int(self.offsets[lo]), int(self.offsets[hi])
+        return Bags(self.rows[a:b], self.bag[a:b] - lo, self.weight[a:b])
+
+
 def hidden(W_in: torch.Tensor, inputs: torch.Tensor | Bags, B: int) -> torch.Tensor:
     """h (B, E) from one input row per example (B,) or from ``Bags``."""
     if isinstance(inputs, torch.Tensor):

@@ -44,7 +44,7 @@ import torch
 from seqlab.embeddings.corpus import Vocabulary, build_vocabulary
 from seqlab.embeddings.huffman import huffman_paths
 from seqlab.embeddings.keyed_vectors import KeyedVectors
-from seqlab.embeddings.objective import Bags, sgd_step
+from seqlab.embeddings.objective import BagTable, sgd_step
 from seqlab.errors import SeqlabError
 
 log = logging.getLogger(__name__)
@@ -232,25 +232,29 @@ def train_word2vec(sentences: Sequence[Sequence[str]], config: Word2VecConfig | 
     losses, pairs = [], 0
     for epoch in range(config.epochs):
         kept_ids, kept_sentence = subsample(ids, sentence, keep, generator)
+        # shuffle the epoch's examples once, so that every batch is a slice (views, no gathers)
         if config.architecture == "skipgram":
             inputs, targets = skipgram_pairs(kept_ids, kept_sentence, config.window, generator)
-            weights = None
+            order = torch.randperm(len(targets), generator=generator)
+            inputs, targets = inputs[order], targets[order]
+            bags = None
         else:
-            targets, inputs, mask = cbow_contexts(kept_ids, kept_sentence, config.window, generator)
-            weights = mask.float() / mask.sum(1, keepdim=True)  # h = mean of the context vectors
+            targets, context, mask = cbow_contexts(kept_ids, kept_sentence, config.window, generator)
+            order = torch.randperm(len(targets), generator=generator)
+            targets, context, mask = targets[order], context[order], mask[order]
+            bags = BagTable(context, mask.float() / mask.sum(1, keepdim=True))  # h = mean of the context vectors
         n = len(targets)
-        order = torch.randperm(n, generator=generator)
         total = torch.zeros((), dtype=torch.float64)
         for done in range(0, n, config.batch_size):
-            batch = order[done : done + config.batch_size]
-            lr = alpha0 - (alpha0 - alpha1) * (epoch + done / max(n, 1)) / config.epochs
-            rows, labels, out_mask = output(targets[batch], generator)
-            batch_inputs = inputs[batch] if weights is None else Bags.from_padded(inputs[batch], weights[batch])
+            end = min(done + config.batch_size, n)
+            lr = alpha0 - (alpha0 - alpha1) * (epoch + done / n) / config.epochs
+            rows, labels, out_mask = output(targets[done:end], generator)
+            batch_inputs = inputs[done:end] if bags is None else bags.batch(done, end)
             total += sgd_step(W_in, W_out, batch_inputs, rows, labels, out_mask, lr).double()
             if on_progress is not None and (done // config.batch_size) % 200 == 0:
-                seen = done + len(batch)  # the running loss: mean over this epoch's predictions so far
-                on_progress((epoch + seen / n) / config.epochs, {"epoch": epoch, "lr": lr, "loss": float(total) / seen})
-        pairs += n if weights is None else int(mask.sum())
+                # the running loss: mean over this epoch's predictions so far
+                on_progress((epoch + end / n) / config.epochs, {"epoch": epoch, "lr": lr, "loss": float(total) / end})
+        pairs += n if bags is None else len(bags.rows)
         losses.append(float(total) / max(n, 1))
         log.info("word2vec epoch %d: %d predictions, mean loss %.4f", epoch + 1, n, losses[-1])
         if on_progress is not None:
