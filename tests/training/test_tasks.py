@@ -145,3 +145,21 @@ def test_bpe_language_model_reports_bits_per_character_not_per_token(tmp_path):
     assert codec.decode(codec.encode(text[:500]).tolist()) == text[:500]  # byte-level BPE round-trips
     chars_per_token = result.history.evaluations[-1]["val_loss"] / best["bits_per_char"] / 0.6931471805599453
     assert 1.2 < chars_per_token < 4  # merges make tokens longer than one character
+
+
+def test_word_vectors_start_the_embedding(tmp_path, review_file):
+    from seqlab.embeddings.formats import save_vectors
+    from seqlab.embeddings.keyed_vectors import KeyedVectors
+
+    save_vectors(KeyedVectors(["gorgeous", "dull"], torch.tensor([[1.0, 2.0, 3.0, 4.0], [-1.0, -2.0, -3.0, -4.0]])),
+                 tmp_path / "v.txt")
+    config = apply_overrides(ClassificationConfig(), [f"data.path={review_file}", "model.embedding_dim=4",
+                                                      f"model.vectors={tmp_path / 'v.txt'}",
+                                                      "model.freeze_vectors=true"])
+    data = classification.build_data(config)
+    model = classification.build_model(config.model, data.vocabulary, 2)
+    row = data.vocabulary.index["gorgeous"]
+    assert model.embedding.weight[row].tolist() == [1.0, 2.0, 3.0, 4.0]
+    assert model.embedding.weight[0].abs().sum() == 0 and not model.embedding.weight.requires_grad
+    with pytest.raises(SeqlabError, match=r"4-dimensional vectors, expected model\.embedding_dim = 8"):
+        classification.build_model(apply_overrides(config, ["model.embedding_dim=8"]).model, data.vocabulary, 2)
