@@ -24,25 +24,18 @@
 # and each decoder layer adds a causal self-attention and a cross-attention over the encoder's
 # output. They train with Adam and the schedule
 # $\mathrm{lrate} = d_{\text{model}}^{-0.5} \min(s^{-0.5},\ s \cdot w^{-1.5})$ (§5.3). We check one
-# encoder layer and the schedule by hand, train a small model on the same English→French pairs
-# as tutorial 12, and score greedy and beam-search translations with BLEU.
+# encoder layer and the schedule by hand, then train a Transformer on English→French pairs (the
+# data of tutorial 12) with seqlab's translation recipe and score greedy and beam-search BLEU.
 
 # %%
-import random
-
 import matplotlib.pyplot as plt
 import torch
-import torch.nn.functional as F
 
-from seqlab.data.batching import pad_sequences
-from seqlab.data.loaders import load_fra_eng
-from seqlab.metrics.translation import bleu
-from seqlab.models.transformer import TransformerSeq2Seq
 from seqlab.nn import TransformerEncoderLayer
-from seqlab.text import Tokenizer, WordLevelTrainer
-from seqlab.training.config import FitConfig
+from seqlab.training.config import FitConfig, apply_overrides
 from seqlab.training.optim import Schedule
-from seqlab.tutorials import pick, save_figure
+from seqlab.training.tasks.translation import TranslationConfig, train
+from seqlab.tutorials import pick, save_figure, scratch_dir
 
 torch.manual_seed(0)
 
@@ -72,56 +65,27 @@ print(f"the paper's schedule (d_model={d_model}, warmup={warmup}) peaks at {max(
 
 # %% [markdown]
 # ## Training on English→French
+#
+# seqlab's `translate` recipe (`seqlab train translate`): pairs of at most 10 words from the
+# Tatoeba file, a seeded split by English sentence (no sentence in two splits), word
+# vocabularies, a Transformer trained with `fit` (AdamW, warmup and cosine decay, label smoothing
+# 0.1), the checkpoint with the best validation loss, then BLEU on the held-out test sentences,
+# greedy and with beam search. In fast mode a few thousand pairs and a tiny model.
 
 # %%
-pairs = load_fra_eng(max_pairs=pick(fast=600, full=20000))
-random.Random(0).shuffle(pairs)
-cut = int(0.9 * len(pairs))
-train_pairs, test_pairs = pairs[:cut], pairs[cut:]
-source_tok, target_tok = Tokenizer.word_level(lowercase=True), Tokenizer.word_level(lowercase=True)
-source_tok.train_from_iterator([en for en, _ in train_pairs], WordLevelTrainer())
-target_tok.train_from_iterator([fr for _, fr in train_pairs], WordLevelTrainer())
-PAD, BOS, EOS = (target_tok.token_to_id(t) for t in ("<pad>", "<bos>", "<eos>"))
-
-
-def encode_pairs(batch):
-    src = [torch.tensor([*source_tok.encode(en, add_special_tokens=False).ids, EOS]) for en, _ in batch]
-    tgt = [torch.tensor([BOS, *target_tok.encode(fr, add_special_tokens=False).ids, EOS]) for _, fr in batch]
-    src, src_lengths, _ = pad_sequences(src, PAD)
-    tgt, _, _ = pad_sequences(tgt, PAD)
-    return src, src_lengths, tgt
-
-
-width = pick(fast=32, full=128)
-model = TransformerSeq2Seq(source_tok.vocab_size, target_tok.vocab_size, d_model=width, nhead=4,
-                           num_encoder_layers=pick(fast=1, full=3), num_decoder_layers=pick(fast=1, full=3),
-                           dim_feedforward=4 * width, dropout=pick(fast=0.0, full=0.1), pad_id=PAD)
-steps, batch_size, warm = pick(fast=25, full=4000), pick(fast=32, full=64), pick(fast=10, full=400)
-train_schedule = Schedule(FitConfig(lr=2 * (width * warm) ** -0.5, schedule="noam", warmup_steps=warm))
-optimizer = torch.optim.Adam(model.parameters(), betas=(0.9, 0.98), eps=1e-9)  # §5.3
-generator = random.Random(1)
-losses, rates = [], []
-for step in range(1, steps + 1):
-    rates.append(train_schedule.apply(optimizer, step))
-    src, src_lengths, tgt = encode_pairs(generator.sample(train_pairs, batch_size))
-    logits = model(src, src_lengths, tgt[:, :-1])
-    loss = F.cross_entropy(logits.flatten(0, 1), tgt[:, 1:].flatten(), ignore_index=PAD, label_smoothing=0.1)
-    optimizer.zero_grad()
-    loss.backward()
-    optimizer.step()
-    losses.append(loss.item())
-
-evaluated = test_pairs[: pick(fast=40, full=len(test_pairs))]
-src, src_lengths, _ = encode_pairs(evaluated)
-references = [fr.lower() for _, fr in evaluated]
-scores, samples = {}, {}
-for label, beam in (("greedy", 1), ("beam 4", 4)):
-    ids = model.translate(src, src_lengths, BOS, EOS, max_len=20, beam_size=beam)
-    samples[label] = [target_tok.decode(i) for i in ids]
-    scores[label] = bleu(samples[label], references)
-for (en, fr), hyp in list(zip(evaluated, samples["beam 4"]))[:5]:
-    print(f"{en!r:28s} -> {hyp!r:30s} (reference {fr!r})")
-print(f"BLEU on {len(evaluated)} held-out pairs: " + ", ".join(f"{k} {v:.1f}" for k, v in scores.items()))
+overrides = pick(fast=["data.limit=3000", "data.test_sources=40", "data.val_sources=40", "model.d_model=32",
+                       "model.num_layers=1", "model.dim_feedforward=64", "fit.max_seconds=null",
+                       "fit.max_steps=25", "fit.warmup_steps=5", "fit.eval_every=25", "fit.plots=false",
+                       "max_len=15"],
+                 full=[])
+config = apply_overrides(TranslationConfig(), overrides)
+result = train(config, scratch_dir() / "translate-run")
+test = result.test_metrics
+losses = result.history.losses
+for example in test["examples"][:5]:
+    print(f"{example['source']!r:30s} -> {example['greedy']!r:32s} (reference {example['reference']!r})")
+print(f"{result.parameters:,} parameters, {result.history.steps} steps; BLEU on {test['test_sentences']} test "
+      f"sentences: greedy {test['bleu_greedy']:.1f}, beam {test['beam_size']} {test['bleu_beam']:.1f}")
 
 figure, (left, right) = plt.subplots(1, 2, figsize=(11, 4))
 left.plot(steps_axis, vaswani)
@@ -131,18 +95,18 @@ left.set_title(f"the paper's schedule, d_model={d_model}, warmup={warmup}")
 right.plot(losses, label="training loss (label smoothing 0.1)")
 right.set_xlabel("step")
 right.legend()
-right.set_title(f"this run: BLEU greedy {scores['greedy']:.1f}, beam {scores['beam 4']:.1f}")
+right.set_title(f"this run: BLEU greedy {test['bleu_greedy']:.1f}, beam {test['bleu_beam']:.1f}")
 save_figure(figure, "15_transformer")
 
 # %% [markdown]
 # ## What you saw
 
 # %%
-parameters = sum(p.numel() for p in model.parameters())
 print(f"""
 * A post-norm encoder layer by hand equals seqlab's TransformerEncoderLayer and PyTorch's ({layer_error:.0e}), and
   seqlab's 'noam' schedule equals d^-0.5 min(s^-0.5, s w^-1.5) (peak {max(vaswani):.2e} at step {warmup}).
-* A {parameters:,}-parameter Transformer trained for {steps} steps on {len(train_pairs):,} pairs:
-  loss {losses[0]:.2f} -> {sum(losses[-10:]) / len(losses[-10:]):.2f}; BLEU on {len(evaluated)} held-out pairs
-  {", ".join(f"{k} {v:.1f}" for k, v in scores.items())}.
+* The translate recipe trained a {result.parameters:,}-parameter Transformer for {result.history.steps} steps on
+  {test["train_pairs"]:,} pairs: loss {losses[0]:.2f} -> {sum(losses[-10:]) / len(losses[-10:]):.2f}; BLEU on
+  {test["test_sentences"]} held-out sentences: greedy {test["bleu_greedy"]:.1f},
+  beam {test["beam_size"]} {test["bleu_beam"]:.1f}.
 """)
