@@ -32,7 +32,7 @@ def _tiny(**model):
                              fit=FitConfig(epochs=8, lr=1e-2, schedule="cosine", log_every=5), sarima=False)
 
 
-def test_airline_run_scores_model_and_baselines_on_the_same_origins(data_dir, tmp_path, monkeypatch):
+def test_airline_run_scores_model_and_baselines_on_the_same_origins(data_dir, tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("SEQLAB_DATA_DIR", str(data_dir))
     result = train(_tiny(head="quantile"), tmp_path)
     assert set(result.metrics) == {"model", "naive", "seasonal_naive"}
@@ -50,6 +50,23 @@ def test_airline_run_scores_model_and_baselines_on_the_same_origins(data_dir, tm
     ahead = forecast_ahead(ensemble, series, 8)  # beyond the horizon of 6: forecasts are fed back
     assert ahead["mean"].shape == (8,) and str(ahead["dates"][0]) == "1961-01"
     assert np.all(ahead["lower"] <= ahead["upper"])
+
+    code, out = _cli(capsys, "forecast", str(tmp_path), "--horizon", "8")
+    assert code == 0 and "1961-08" in out and "seasonal_naive" in out
+    code, out = _cli(capsys, "forecast", str(tmp_path / "member-0"))
+    assert code == 2 and "error:" in out and "forecaster.safetensors" in out
+
+
+def _cli(capsys, *args) -> tuple[int, str]:
+    from seqlab.cli.app import main
+
+    try:
+        main(list(args))
+        code = 0
+    except SystemExit as exit_:
+        code = exit_.code or 0
+    captured = capsys.readouterr()
+    return code, captured.out + captured.err
 
 
 def test_user_csv_with_gaussian_head(tmp_path):

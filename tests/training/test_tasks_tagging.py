@@ -70,7 +70,7 @@ def _write_corpus(path, n, seed):
     return str(path)
 
 
-def test_it_learns_a_toy_ner_corpus(tmp_path):
+def test_it_learns_a_toy_ner_corpus(tmp_path, capsys):
     train_file = _write_corpus(tmp_path / "train.conll", 48, 0)
     dev_file = _write_corpus(tmp_path / "dev.conll", 16, 1)
     config = TaggingConfig(
@@ -83,6 +83,12 @@ def test_it_learns_a_toy_ner_corpus(tmp_path):
     assert saved["f1"] == pytest.approx(result.test_metrics["f1"])
     tagger = load(tmp_path / "run", config)
     assert ("Alice Bob", "person") in tagger.entities("the cat saw Alice Bob")
+    from seqlab.cli.app import main
+
+    with pytest.raises(SystemExit) as done:
+        main(["tag", str(tmp_path / "run"), "the cat saw Alice Bob"])
+    assert done.value.code == 0
+    assert "Alice Bob (person)" in capsys.readouterr().out
 
 
 def test_a_malformed_file_names_the_file_and_line(tmp_path):

@@ -54,7 +54,7 @@ def _corpus(path):
 
 
 @pytest.mark.parametrize("kind", ["transformer", "gru"])
-def test_it_learns_a_toy_translation(tmp_path, kind):
+def test_it_learns_a_toy_translation(tmp_path, kind, capsys):
     config = TranslationConfig(
         data=TranslationDataConfig(path=_corpus(tmp_path / "toy.txt"), test_sources=20, val_sources=20,
                                    min_count=1, batch_size=32),
@@ -67,3 +67,10 @@ def test_it_learns_a_toy_translation(tmp_path, kind):
     assert saved["bleu_beam"] == pytest.approx(result.test_metrics["bleu_beam"])
     translator = load(tmp_path / "run", config)
     assert translator.translate(["x3 x7"], beam_size=1) == ["y3 y7"]
+    if kind == "gru":  # the command line over the same run folder
+        from seqlab.cli.app import main
+
+        with pytest.raises(SystemExit) as done:
+            main(["translate", str(tmp_path / "run"), "x3 x7", "--beam", "1"])
+        assert done.value.code == 0
+        assert capsys.readouterr().out.strip() == "y3 y7"

@@ -38,9 +38,11 @@ from seqlab.cli import demo as _demo  # noqa: E402, F401
 from seqlab.cli import diagnose as _diagnose  # noqa: E402, F401
 from seqlab.cli import embed as _embed  # noqa: E402, F401
 from seqlab.cli import experiment as _experiment  # noqa: E402, F401
+from seqlab.cli import forecast as _forecast  # noqa: E402, F401
 from seqlab.cli import params as _params  # noqa: E402, F401
 from seqlab.cli import tokenize as _tokenize  # noqa: E402, F401
 from seqlab.cli import train as _train  # noqa: E402, F401
+from seqlab.cli import translate as _translate  # noqa: E402, F401
 from seqlab.cli import tutorials as _tutorials  # noqa: E402, F401
 from seqlab.cli import use as _use  # noqa: E402, F401
 

@@ -23,6 +23,9 @@ RECIPES = {
     "sentiment": "seqlab.training.tasks.classification",
     "classify": "seqlab.training.tasks.classification",
     "lm": "seqlab.training.tasks.language_model",
+    "forecast": "seqlab.training.tasks.forecasting",
+    "ner": "seqlab.training.tasks.tagging",
+    "translate": "seqlab.training.tasks.translation",
 }
 
 
