@@ -25,7 +25,8 @@ TEXT = st.one_of(
     st.text(st.characters(codec="utf-8", exclude_categories=["Cs", "Cn"]).filter(
         lambda ch: unicodedata.ucd_3_2_0.category(ch) != "Cn"), max_size=25),
     st.lists(st.sampled_from(["Ça", "ﬁ", "e\u0301", "İ", "ΣΑΣ", "  ", "\t", "\n", "x--y", "it's", "42", "٣", "!?",
-                              "日本", "🙂", "\x00", "\ufffd", "\u200b", "\x85", "\u3000"]), max_size=8).map("".join))
+                              "日本", "🙂", "\x00", "\ufffd", "\u200b", "\x85", "\u3000", "ா", "\u20dd", "ः"]),
+             max_size=8).map("".join))
 
 NORMALIZERS = [
     (N.NFC(), hf.normalizers.NFC()), (N.NFD(), hf.normalizers.NFD()), (N.NFKC(), hf.normalizers.NFKC()),

@@ -139,13 +139,18 @@ class Lowercase(Normalizer):
         return _map_chars(normalized, pieces)
 
 
+def _drop_marks(normalized: Normalized, categories: tuple[str, ...]) -> Normalized:
+    """``normalized`` without the characters of the given general categories."""
+    if not any(unicodedata.category(ch) in categories for ch in normalized.text):
+        return normalized
+    return _map_chars(normalized, ["" if unicodedata.category(ch) in categories else ch for ch in normalized.text])
+
+
 class StripAccents(Normalizer):
-    """Remove non-spacing marks (category Mn); apply after NFD to strip the accents of composed letters."""
+    """Remove combining marks (categories Mn, Mc, Me, as ``tokenizers`` does); apply after NFD to strip accents."""
 
     def normalize(self, normalized: Normalized) -> Normalized:
-        if not any(unicodedata.category(ch) == "Mn" for ch in normalized.text):
-            return normalized
-        return _map_chars(normalized, ["" if unicodedata.category(ch) == "Mn" else ch for ch in normalized.text])
+        return _drop_marks(normalized, ("Mn", "Mc", "Me"))
 
 
 class Strip(Normalizer):
@@ -237,7 +242,7 @@ class BertNormalizer(Normalizer):
     ``clean_text`` drops NUL, U+FFFD and "other" characters (categories C*, except tab, newline and
     carriage return) and turns white space into plain spaces; ``handle_chinese_chars`` puts spaces
     around CJK ideographs (so each becomes its own word); ``strip_accents`` (by default: when
-    ``lowercase``) decomposes (NFD) and drops non-spacing marks; ``lowercase`` lower-cases.
+    ``lowercase``) decomposes (NFD) and drops non-spacing marks (Mn only); ``lowercase`` lower-cases.
     """
 
     def __init__(self, clean_text: bool = True, handle_chinese_chars: bool = True, strip_accents: bool | None = None,
@@ -259,7 +264,8 @@ class BertNormalizer(Normalizer):
         if self.handle_chinese_chars and any(_is_cjk(ch) for ch in normalized.text):
             normalized = _map_chars(normalized, [f" {ch} " if _is_cjk(ch) else ch for ch in normalized.text])
         if self.lowercase if self.strip_accents is None else self.strip_accents:
-            normalized = StripAccents().normalize(NFD().normalize(normalized))
+            # BERT strips non-spacing marks only (Mn), unlike StripAccents
+            normalized = _drop_marks(NFD().normalize(normalized), ("Mn",))
         if self.lowercase:
             normalized = Lowercase().normalize(normalized)
         return normalized
