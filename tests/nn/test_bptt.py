@@ -40,7 +40,7 @@ def configurations(draw):
         options["nonlinearity"] = draw(st.sampled_from(["tanh", "relu"]))
     elif kind == "lstm":
         options |= dict(proj_size=draw(st.integers(0, hidden - 1)), peephole=draw(st.booleans()),
-                        coupled=draw(st.booleans()))
+                        coupled=draw(st.booleans()), layer_norm=draw(st.sampled_from([None, "whole", "per_gate"])))
     else:
         options["reset_after"] = draw(st.booleans())
     training = draw(st.booleans())
@@ -111,6 +111,7 @@ def test_engines_agree_with_the_reference_loop(config):
 @pytest.mark.parametrize("kind, options", [
     ("lstm", dict(num_layers=2, bidirectional=True, peephole=True, proj_size=2, zoneout=0.3, recurrent_dropout=0.3)),
     ("lstm", dict(coupled=True, peephole=True, weight_drop=0.3)),
+    ("lstm", dict(layer_norm="per_gate", peephole=True, proj_size=2, zoneout=0.3, recurrent_dropout=0.3)),
     ("gru", dict(num_layers=2, bidirectional=True, zoneout=0.3, recurrent_dropout=0.3)),
     ("gru", dict(reset_after=False, bidirectional=True, zoneout=0.3, recurrent_dropout=0.3)),
     ("rnn", dict(nonlinearity="relu", bidirectional=True, zoneout=0.3, recurrent_dropout=0.3)),
@@ -144,7 +145,7 @@ def test_auto_picks_the_fastest_engine_that_supports_the_configuration():
     assert plain.supported_engines()[0] == "torch"
     assert snn.LSTM(8, 16, peephole=True).supported_engines()[0] == "bptt"
     assert snn.GRU(8, 16, reset_after=False).supported_engines()[0] == "bptt"
-    assert snn.LSTM(8, 16, layer_norm="whole").supported_engines() == ("reference",)
+    assert snn.LSTM(8, 16, layer_norm="whole").supported_engines() == ("bptt", "reference")
     with_recurrent_dropout = snn.LSTM(8, 16, recurrent_dropout=0.2)
     assert with_recurrent_dropout.supported_engines()[0] == "bptt"
     assert with_recurrent_dropout.eval().supported_engines()[0] == "torch"  # inactive at evaluation
@@ -155,8 +156,8 @@ def test_engine_errors_name_what_was_expected():
         snn.LSTM(3, 4, engine="cudnn")
     with pytest.raises(SeqlabError, match="engine='torch'"):
         snn.LSTM(3, 4, peephole=True, engine="torch")(torch.randn(2, 1, 3))
-    with pytest.raises(SeqlabError, match="layer_norm"):
-        snn.LSTM(3, 4, layer_norm="whole", engine="bptt")(torch.randn(2, 1, 3))
+    with pytest.raises(SeqlabError, match="zoneout"):
+        snn.GRU(3, 4, zoneout=0.1, engine="torch")(torch.randn(2, 1, 3))
 
 
 def test_double_backward_is_refused_with_a_clear_error():

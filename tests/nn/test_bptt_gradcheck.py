@@ -8,6 +8,7 @@ import pytest
 import torch
 
 from seqlab.nn.bptt import GRUFunction, LSTMFunction, RNNFunction, _kernels
+from seqlab.nn.bptt.lstm_ln import LSTMLayerNormFunction
 
 T, B, H = 4, 3, 3
 
@@ -73,3 +74,15 @@ def test_a_failed_build_falls_back_with_a_logged_warning(monkeypatch, caplog):
     with caplog.at_level("WARNING", logger="seqlab.nn.bptt._kernels"):
         assert _kernels._build() is False
     assert "pure-PyTorch" in caplog.text
+
+
+@pytest.mark.parametrize("coupled, per_gate, proj", [(False, False, True), (True, True, False)])
+def test_layer_norm_lstm_backward(coupled, per_gate, proj):
+    G = 3 if coupled else 4
+    H_out = 2 if proj else H
+    valid, keep, _ = fixed_inputs()
+    mask = torch.empty(B, H_out, dtype=torch.float64).bernoulli_(0.7) / 0.7
+    keep_h = torch.empty(T, B, H_out, dtype=torch.float64).bernoulli_(0.3)
+    inputs = (leaf(T, B, G * H), leaf(B, H_out), leaf(B, H), leaf(G * H, H_out), leaf(2, G * H), leaf(2, H),
+              leaf(H_out, H) if proj else None, leaf(3, H), keep_h, keep, valid, mask, True, coupled, per_gate)
+    assert torch.autograd.gradcheck(LSTMLayerNormFunction.apply, inputs)

@@ -18,8 +18,15 @@ from seqlab.nn import _params
 from seqlab.nn import bptt as bptt_engine
 from seqlab.nn import init as nn_init
 from seqlab.nn.bptt import torch_engine
+from seqlab.nn.bptt.lstm_ln import run_lstm_layer_norm
 from seqlab.nn.gru_cell import gru_parameter_shapes, gru_step
-from seqlab.nn.lstm_cell import check_lstm_options, lstm_parameter_shapes, lstm_step
+from seqlab.nn.lstm_cell import (
+    check_lstm_options,
+    lstm_gate_names,
+    lstm_parameter_shapes,
+    lstm_step,
+    normalise_projection,
+)
 from seqlab.nn.rnn_cell import NONLINEARITIES, rnn_parameter_shapes, rnn_step
 
 ENGINES = ("auto", "reference", "bptt", "torch")
@@ -494,16 +501,26 @@ class LSTM(RecurrentLayer):
     def _torch_mode(self) -> str | None:
         return None if self.peephole or self.coupled or self.layer_norm else "lstm"
 
-    def _bptt_unsupported(self) -> str | None:
-        return f"layer_norm={self.layer_norm!r}" if self.layer_norm else None
-
     def _run_bptt(self, x, state, params, keeps, valid, recurrent_mask, reverse):
         bias = params["bias_ih"] + params["bias_hh"] if self.bias else None
-        xg = F.linear(x, params["weight_ih"], bias)  # (T, B, G*H): every step's input projection at once
         peep = None
         if self.peephole:
             w_ci = params["weight_ci"] if not self.coupled else torch.zeros_like(params["weight_cf"])
             peep = torch.stack([w_ci, params["weight_cf"], params["weight_co"]])  # (3, H)
+        if self.layer_norm:
+            per_gate = self.layer_norm == "per_gate"
+            gates = len(lstm_gate_names(self.coupled))
+            xg = normalise_projection(F.linear(x, params["weight_ih"]), params["ln_ih_weight"], params["ln_ih_bias"],
+                                      gates, per_gate)  # (T, B, G*H): LN(W_ih x_t) for every t at once
+            xg = xg if bias is None else xg + bias
+            ln_hh = torch.stack([params["ln_hh_weight"], params["ln_hh_bias"]])  # (2, G*H) gain, shift
+            ln_c = torch.stack([params["ln_c_weight"], params["ln_c_bias"]])  # (2, H)
+            output, h_n, c_n = run_lstm_layer_norm(
+                xg, state[0], state[1], params["weight_hh"], ln_hh, ln_c, weight_hr=params.get("weight_hr"), peep=peep,
+                keep_h=keeps[0], keep_c=keeps[1], valid=valid, recurrent_mask=recurrent_mask, reverse=reverse,
+                coupled=self.coupled, per_gate=per_gate)
+            return output, (h_n, c_n)
+        xg = F.linear(x, params["weight_ih"], bias)  # (T, B, G*H): every step's input projection at once
         output, h_n, c_n = bptt_engine.run_lstm(xg, state[0], state[1], params["weight_hh"],
                                                 weight_hr=params.get("weight_hr"), peep=peep, keep_h=keeps[0],
                                                 keep_c=keeps[1], valid=valid, recurrent_mask=recurrent_mask,

@@ -13,14 +13,17 @@ docstrings of ``lstm``, ``gru`` and ``rnn`` write it out). What makes it fast:
   PyTorch fallback;
 * activations saved once, in preallocated (T, ...) buffers.
 
-``torch_engine`` runs the same parameters through PyTorch's own fused kernels instead.
+``lstm_ln`` is the layer-normalised LSTM (its pointwise work in PyTorch operations, as layer
+norm needs row reductions). ``torch_engine`` runs the same parameters through PyTorch's own
+fused kernels instead.
 Double backward is refused with an error.
 """
 
 from seqlab.nn.bptt._kernels import kernels, use_compiled
 from seqlab.nn.bptt.gru import GRUFunction, run_gru
 from seqlab.nn.bptt.lstm import LSTMFunction, run_lstm
+from seqlab.nn.bptt.lstm_ln import LSTMLayerNormFunction, run_lstm_layer_norm
 from seqlab.nn.bptt.rnn import RNNFunction, run_rnn
 
-__all__ = ["GRUFunction", "LSTMFunction", "RNNFunction", "kernels", "run_gru", "run_lstm", "run_rnn",
-           "use_compiled"]
+__all__ = ["GRUFunction", "LSTMFunction", "LSTMLayerNormFunction", "RNNFunction", "kernels", "run_gru", "run_lstm",
+           "run_lstm_layer_norm", "run_rnn", "use_compiled"]

@@ -127,9 +127,10 @@ class LSTMFunction(torch.autograd.Function):
             d_output = d_output * valid  # outputs past a length were zeroed, so pass no gradient
         delta = torch.empty_like(acts)  # (T, B, G*H): dL/d(pre-activations) for every step
         d_proj = acts.new_empty(T, B, weight_hr.shape[0]) if weight_hr is not None else None
-        dh, dc = d_h_n.clone(), d_c_n.clone()
-        dc_prev = torch.empty_like(dc)
-        for t, prev, new in reversed(_common.step_indices(T, reverse)):
+        dh, dc = d_h_n.contiguous(), d_c_n.contiguous()
+        dc_buffers = (torch.empty_like(dc), torch.empty_like(dc))  # dc_{t-1} written by the kernel, alternating
+        for step, (t, prev, new) in enumerate(reversed(_common.step_indices(T, reverse))):
+            dc_prev = dc_buffers[step % 2]
             dh = dh + d_output[t]  # dL/dh_t: from step t + 1 and from the output at t
             v = None if valid is None else valid[t]
             dh_cell, dh_bypass = _common.mix_backward(dh, _common.at_step(keep_h, t), v)
@@ -146,7 +147,7 @@ class LSTMFunction(torch.autograd.Function):
             if mask is not None:
                 dh_prev = dh_prev * mask
             dh = dh_prev if dh_bypass is None else dh_prev + dh_bypass
-            dc = dc_prev.clone() if dc_bypass is None else dc_prev + dc_bypass
+            dc = dc_prev if dc_bypass is None else dc_prev + dc_bypass
 
         flat = delta.view(T * B, GH)
         h_in = _common.inputs_of(hs, reverse)
