@@ -136,7 +136,7 @@ class SubwordTable:
         bag = torch.repeat_interleave(torch.arange(len(words)), lengths)  # (N,)
         first = torch.cumsum(lengths, 0) - lengths  # where each example's rows begin in the flat batch
         position = self.starts[words][bag] + torch.arange(len(bag)) - first[bag]
-        return Bags(self.rows[position], bag, 1.0 / lengths[bag].float())
+        return Bags(self.rows[position], bag, 1.0 / lengths[bag].float(), first)
 
 
 def train_fasttext(sentences: Sequence[Sequence[str]], config: FastTextConfig | None = None,
@@ -172,6 +172,6 @@ def train_fasttext(sentences: Sequence[Sequence[str]], config: FastTextConfig | 
         log.info("fasttext epoch %d: %d pairs, mean loss %.4f", epoch + 1, n, losses[-1])
         if on_progress is not None:
             on_progress((epoch + 1) / config.epochs, {"epoch": epoch, "loss": losses[-1]})
-    word_vectors = hidden(W_in, table.bags(torch.arange(V)), V)  # (V, E): h_w, the mean of each word's rows
+    word_vectors = hidden(W_in, table.bags(torch.arange(V)))  # (V, E): h_w, the mean of each word's rows
     vectors = FastTextVectors(vocab.words, word_vectors, W_in[V:].clone(), config.min_n, config.max_n)
     return EmbeddingResult(vectors, losses, pairs, time.perf_counter() - start, asdict(config), W_out)

@@ -26,19 +26,19 @@ import torch.nn.functional as F
 class Bags(NamedTuple):
     """Several weighted input rows per example (CBOW's context, FastText's word and n-grams).
 
-    ``h_b = sum_{k: bag[k] = b} weight[k] W_in[rows[k]]``: a flat list of rows, no padding.
+    ``h_b = sum_{k: bag[k] = b} weight[k] W_in[rows[k]]``: a flat list of rows, no padding, each
+    example's rows contiguous and starting at ``offsets[b]``.
     """
 
     rows: torch.Tensor  # (N,) rows of W_in
-    bag: torch.Tensor  # (N,) the example each row belongs to, in 0..B-1
+    bag: torch.Tensor  # (N,) the example each row belongs to, in 0..B-1, non-decreasing
     weight: torch.Tensor  # (N,) a_bc
+    offsets: torch.Tensor  # (B,) where each example's rows begin
 
     @staticmethod
     def from_padded(rows: torch.Tensor, weights: torch.Tensor) -> Bags:
         """From rows (B, C) and weights (B, C), zero weights marking padding."""
-        keep = weights != 0
-        bag = torch.arange(rows.shape[0])[:, None].expand_as(rows)
-        return Bags(rows[keep], bag[keep], weights[keep])
+        return BagTable(rows, weights).batch(0, rows.shape[0])
 
 
 class BagTable:
@@ -56,15 +56,15 @@ class BagTable:
     def batch(self, lo: int, hi: int) -> Bags:
         """The bags of examples lo..hi-1, numbered 0..hi-lo-1."""
         a, b = int(self.offsets[lo]), int(self.offsets[hi])
-        return Bags(self.rows[a:b], self.bag[a:b] - lo, self.weight[a:b])
+        return Bags(self.rows[a:b], self.bag[a:b] - lo, self.weight[a:b], self.offsets[lo:hi] - a)
 
 
-def hidden(W_in: torch.Tensor, inputs: torch.Tensor | Bags, B: int) -> torch.Tensor:
+def hidden(W_in: torch.Tensor, inputs: torch.Tensor | Bags) -> torch.Tensor:
     """h (B, E) from one input row per example (B,) or from ``Bags``."""
     if isinstance(inputs, torch.Tensor):
         return W_in.index_select(0, inputs)  # (B, E)
-    rows = inputs.weight[:, None] * W_in.index_select(0, inputs.rows)  # (N, E)
-    return W_in.new_zeros(B, W_in.shape[1]).index_add_(0, inputs.bag, rows)  # (B, E)
+    # a weighted sum per bag; embedding_bag does it without materialising the (N, E) rows
+    return F.embedding_bag(inputs.rows, W_in, inputs.offsets, mode="sum", per_sample_weights=inputs.weight)
 
 
 def output_gradients(h: torch.Tensor, U: torch.Tensor, labels: torch.Tensor, mask: torch.Tensor,
@@ -104,7 +104,7 @@ def sgd_step(W_in: torch.Tensor, W_out: torch.Tensor, inputs: torch.Tensor | Bag
     B, M = out_rows.shape
     E = W_in.shape[1]
     flat_out = out_rows.reshape(-1)
-    h = hidden(W_in, inputs, B)  # (B, E)
+    h = hidden(W_in, inputs)  # (B, E)
     U = W_out.index_select(0, flat_out).view(B, M, E)  # (B, M, E)
     loss, delta_h, delta_U = output_gradients(h, U, labels, mask, scale=-lr)
     # both gradients are taken before either matrix moves, as in word2vec.c
