@@ -129,6 +129,7 @@ class ClassificationDataConfig:
     split_seed: int = 0  # seeds the shuffle before the split (and the folds)
     folds: int = 10  # k of cross-validation (used by cross_validate)
     fold: int | None = None  # when set, validate on this fold of `folds` instead of val_fraction
+    lowercase: bool = True  # lower-case every text before splitting (the polarity data already is)
     min_count: int = 1  # words seen fewer times in the training split become <unk>
     max_length: int = 128  # tokens kept per text
     batch_size: int = 50  # examples per step (per process under torchrun)
@@ -266,6 +267,8 @@ class ClassificationLoaders:
 def build_data(config: ClassificationConfig, vocabulary: WordVocabulary | None = None,
                seed: int = 0) -> ClassificationLoaders:
     texts, labels, names = read_labelled_texts(config.data)
+    if config.data.lowercase:
+        texts = [text.lower() for text in texts]
     train_idx, val_idx = split_indices(len(texts), config.data)
     if vocabulary is None:
         vocabulary = WordVocabulary.build((texts[i] for i in train_idx), config.data.min_count)
@@ -379,7 +382,8 @@ class LoadedClassifier:
         self.model.eval()
         results = []
         for text in texts:
-            ids = torch.tensor([self.vocabulary.encode(text.lower(), self.config.data.max_length)])
+            text = text.lower() if self.config.data.lowercase else text
+            ids = torch.tensor([self.vocabulary.encode(text, self.config.data.max_length)])
             probs = self.model(ids, torch.tensor([ids.shape[1]])).softmax(-1)[0]
             k = int(probs.argmax())
             results.append((self.labels[k], float(probs[k])))
