@@ -1,13 +1,17 @@
 """What the tutorials share: fast mode, where figures go, and where the tutorials live.
 
 The tutorials are jupytext "percent" ``.py`` files in the repository's ``tutorials/`` folder
-(they ship with the source checkout, not with the wheel). Each one reads two environment
-variables through this module:
+(they ship with the source checkout, not with the wheel). Each one reads its settings from
+environment variables through this module:
 
 * ``SEQLAB_FAST=1``: tiny sizes, so that the test suite runs every tutorial in seconds;
   unset (or ``0``), the tutorial runs at full size.
 * ``SEQLAB_FIGURES``: the folder that receives the PNG figures; a fresh temporary folder
-  when unset, so that running a tutorial never writes into the repository.
+  when unset, so that running a tutorial never writes into the repository. Other files a
+  tutorial writes (tokenizer.json, vectors, run folders) go to ``scratch_dir()`` inside it.
+* ``SEQLAB_TUTORIALS``: the tutorials folder, when not the one of this source checkout.
+
+Datasets beyond the bundled Tiny Shakespeare come from ``SEQLAB_DATA_DIR`` (``seqlab.data``).
 
 Example:
     >>> from seqlab.tutorials import fast, pick
@@ -44,12 +48,12 @@ def fast() -> bool:
     return os.environ.get(FAST_ENV, "").strip().lower() not in ("", "0", "false", "no")
 
 
+_is_fast = fast  # pick's keyword argument ``fast`` shadows the function inside pick
+
+
 def pick(fast: _T, full: _T) -> _T:
     """``fast`` under ``SEQLAB_FAST=1``, otherwise ``full``."""
     return fast if _is_fast() else full
-
-
-_is_fast = fast
 
 
 def figure_dir() -> Path:
