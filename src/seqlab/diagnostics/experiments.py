@@ -69,12 +69,13 @@ def run_experiment(task: str, cells: Sequence[str], config: LongMemoryConfig, ru
               for cell, r in results.items()}
     learning_curves_figure(curves, run_dir / "learning_curves.png", baseline=first.baseline,
                            title=f"{task} problem, T = {config.T}", ylabel=f"test {LOSS_NAMES[task]}")
-    flows = {}
-    for cell, r in results.items():
-        flows[f"{cell}, initial"] = r.grad_norms_start
-        flows[f"{cell}, trained"] = r.grad_norms_end
+    flows, styles = {}, {}
+    for index, (cell, r) in enumerate(results.items()):
+        color = f"C{index}"  # one colour per cell: dashed at initialisation, solid once trained
+        flows[f"{cell}, initial"], styles[f"{cell}, initial"] = r.grad_norms_start, {"color": color, "linestyle": "--"}
+        flows[f"{cell}, trained"], styles[f"{cell}, trained"] = r.grad_norms_end, {"color": color}
     plot_curves_log(flows, run_dir / "gradient_flow.png", title=f"||dL/dh_t|| of the {task} loss, before and "
-                    "after training", ylabel="||dL/dh_t||  (mean over 64 test sequences)")
+                    "after training", ylabel="||dL/dh_t||  (mean over 64 test sequences)", styles=styles)
     return summary
 
 

@@ -17,12 +17,13 @@ def _positive(values: Sequence[float]) -> np.ndarray:
 
 
 def plot_curves_log(curves: Mapping[str, Sequence[float]], path: str | os.PathLike, *, title: str,
-                    ylabel: str, xlabel: str = "time step t") -> None:
-    """One line per label, y on a log scale, x the time step."""
+                    ylabel: str, xlabel: str = "time step t", styles: Mapping[str, dict] | None = None) -> None:
+    """One line per label, y on a log scale, x the time step; ``styles`` maps a label to line options."""
     figure = new_figure()
     axes = figure.add_subplot()
     for label, values in curves.items():
-        axes.plot(np.arange(len(values)), _positive(values), label=label, linewidth=1.6)
+        options = {"linewidth": 1.6} | dict((styles or {}).get(label, {}))
+        axes.plot(np.arange(len(values)), _positive(values), label=label, **options)
     axes.set_yscale("log")
     axes.set_xlabel(xlabel)
     axes.set_ylabel(ylabel)
