@@ -72,3 +72,23 @@ def test_glove_gradients_equal_autograd():
 def test_weighting_function():
     x = torch.tensor([1.0, 50.0, 100.0, 1000.0])
     torch.testing.assert_close(weighting(x, 100.0, 0.75), torch.tensor([0.01**0.75, 0.5**0.75, 1.0, 1.0]))
+
+
+def test_reference_rule_gives_every_input_row_the_whole_gradient():
+    # word2vec.c's CBOW and fastText: W_in[r] -= lr * dL/dh_b for every row r of bag b (no factor a_bc)
+    g = torch.Generator().manual_seed(2)
+    W_in = torch.randn(6, 4, generator=g, dtype=torch.float64)
+    W_out = torch.randn(6, 4, generator=g, dtype=torch.float64)
+    rows = torch.tensor([[0, 1, 2], [2, 3, 0]])
+    weights = torch.tensor([[1 / 3, 1 / 3, 1 / 3], [0.5, 0.5, 0]], dtype=torch.float64)
+    out_rows = torch.tensor([[4, 5], [5, 1]])
+    labels = torch.tensor([[1.0, 0], [1, 0]], dtype=torch.float64)
+    mask = torch.ones(2, 2, dtype=torch.float64)
+    h = (weights[:, :, None] * W_in[rows]).sum(1).requires_grad_()
+    scores = (W_out[out_rows] * h[:, None, :]).sum(2)
+    (-(labels * F.logsigmoid(scores) + (1 - labels) * F.logsigmoid(-scores)) * mask).sum().backward()
+    expected = W_in.clone()
+    for b, c in [(0, 0), (0, 1), (0, 2), (1, 0), (1, 1)]:
+        expected[rows[b, c]] -= 0.1 * h.grad[b]
+    sgd_step(W_in, W_out, Bags.from_padded(rows, weights, exact=False), out_rows, labels, mask, 0.1)
+    torch.testing.assert_close(W_in, expected, rtol=1e-12, atol=1e-12)

@@ -10,7 +10,8 @@ trained by skip-gram with negative sampling (``objective.py``). A word never see
 the mean of its n-gram rows, so misspellings and rare inflections still have vectors.
 
 Note:
-    The gradient reaching each row is the exact one, ``dL/dh / (1 + |G(w)|)``. The default
+    Like fastText, every input row of a word moves by the whole ``-lr dL/dh`` (the exact gradient
+    of the mean is ``dL/dh / (1 + |G(w)|)``: ``exact_mean_gradient=True``). The default
     ``bucket`` is 200,000 rows (fastText uses 2,000,000: 800 MB of float32 at E = 100).
 
 Example:
@@ -87,6 +88,7 @@ class FastTextConfig:
     min_n: int = 3  # shortest n-gram
     max_n: int = 6  # longest n-gram; max_n < min_n turns n-grams off (plain skip-gram)
     bucket: int = 200_000  # rows of hashed n-gram vectors
+    exact_mean_gradient: bool = False  # True: each input row gets dL/dh / (1 + |G(w)|); False: fastText's dL/dh
     seed: int = 1
 
     def validate(self) -> None:
@@ -130,13 +132,17 @@ class SubwordTable:
         self.starts = torch.cumsum(self.lengths, 0) - self.lengths  # (V,) where each word's rows begin
         self.rows = torch.tensor([r for rows in lists for r in rows])  # (sum of lengths,)
 
-    def bags(self, words: torch.Tensor) -> Bags:
-        """The input rows of ``words`` (B,), weighted 1 / (1 + |G(w)|) so that h_w is their mean."""
+    def bags(self, words: torch.Tensor, exact: bool = False) -> Bags:
+        """The input rows of ``words`` (B,), weighted 1 / (1 + |G(w)|) so that h_w is their mean.
+
+        ``exact=False`` gives each row the whole dL/dh (fastText's rule); True, the true gradient.
+        """
         lengths = self.lengths[words]  # (B,)
         bag = torch.repeat_interleave(torch.arange(len(words)), lengths)  # (N,)
         first = torch.cumsum(lengths, 0) - lengths  # where each example's rows begin in the flat batch
         position = self.starts[words][bag] + torch.arange(len(bag)) - first[bag]
-        return Bags(self.rows[position], bag, 1.0 / lengths[bag].float(), first)
+        weight = 1.0 / lengths[bag].float()
+        return Bags(self.rows[position], bag, weight, first, weight if exact else torch.ones_like(weight))
 
 
 def train_fasttext(sentences: Sequence[Sequence[str]], config: FastTextConfig | None = None,
@@ -166,7 +172,8 @@ def train_fasttext(sentences: Sequence[Sequence[str]], config: FastTextConfig | 
             end = min(done + config.batch_size, n)
             lr = config.alpha - (config.alpha - config.min_alpha) * (epoch + done / n) / config.epochs
             rows, labels, mask = output(contexts[done:end], generator)
-            total += sgd_step(W_in, W_out, table.bags(centres[done:end]), rows, labels, mask, lr).double()
+            inputs = table.bags(centres[done:end], config.exact_mean_gradient)
+            total += sgd_step(W_in, W_out, inputs, rows, labels, mask, lr).double()
         pairs += n
         losses.append(float(total) / max(n, 1))
         log.info("fasttext epoch %d: %d pairs, mean loss %.4f", epoch + 1, n, losses[-1])

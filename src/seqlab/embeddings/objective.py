@@ -11,7 +11,8 @@ With ``g_bm = mask_bm (sigma(s_bm) - y_bm) = dL/ds_bm`` the gradients are
 
     dL/dW_out[o_bm] = g_bm h_b                    dL/dW_in[r_bc] = a_bc sum_m g_bm W_out[o_bm]
 
-summed over repeated rows, which is exactly what ``index_add_`` does. No autograd graph is built:
+summed over repeated rows, which is exactly what ``index_add_`` does. (word2vec.c's CBOW and
+fastText drop the factor a_bc on the input side: see ``Bags.update``.) No autograd graph is built:
 this is two gathers, two batched products and two scatters per step.
 """
 
@@ -27,36 +28,40 @@ class Bags(NamedTuple):
     """Several weighted input rows per example (CBOW's context, FastText's word and n-grams).
 
     ``h_b = sum_{k: bag[k] = b} weight[k] W_in[rows[k]]``: a flat list of rows, no padding, each
-    example's rows contiguous and starting at ``offsets[b]``.
+    example's rows contiguous and starting at ``offsets[b]``. Row ``k`` then moves by
+    ``-lr * update[k] * dL/dh_b``: ``update = weight`` is the exact gradient; ``update = 1`` is what
+    word2vec.c (CBOW) and fastText do, giving every input row the whole of dL/dh.
     """
 
     rows: torch.Tensor  # (N,) rows of W_in
     bag: torch.Tensor  # (N,) the example each row belongs to, in 0..B-1, non-decreasing
     weight: torch.Tensor  # (N,) a_bc
     offsets: torch.Tensor  # (B,) where each example's rows begin
+    update: torch.Tensor  # (N,) the factor of dL/dh_b in row k's step
 
     @staticmethod
-    def from_padded(rows: torch.Tensor, weights: torch.Tensor) -> Bags:
+    def from_padded(rows: torch.Tensor, weights: torch.Tensor, exact: bool = True) -> Bags:
         """From rows (B, C) and weights (B, C), zero weights marking padding."""
-        return BagTable(rows, weights).batch(0, rows.shape[0])
+        return BagTable(rows, weights, exact).batch(0, rows.shape[0])
 
 
 class BagTable:
     """The ``Bags`` of many examples, flat, so that the bags of examples lo..hi-1 are one slice."""
 
-    def __init__(self, rows: torch.Tensor, weights: torch.Tensor):
-        """From rows (n, C) and weights (n, C), zero weights marking padding."""
+    def __init__(self, rows: torch.Tensor, weights: torch.Tensor, exact: bool = True):
+        """From rows (n, C) and weights (n, C), zero weights marking padding; see ``Bags`` for ``exact``."""
         keep = weights != 0
         counts = keep.sum(1)  # (n,)
         self.offsets = torch.cat([counts.new_zeros(1), torch.cumsum(counts, 0)])  # (n + 1,)
         self.rows = rows[keep]  # row-major, so each example's rows are contiguous
         self.bag = torch.repeat_interleave(torch.arange(len(rows)), counts)
         self.weight = weights[keep]
+        self.update = self.weight if exact else torch.ones_like(self.weight)
 
     def batch(self, lo: int, hi: int) -> Bags:
         """The bags of examples lo..hi-1, numbered 0..hi-lo-1."""
         a, b = int(self.offsets[lo]), int(self.offsets[hi])
-        return Bags(self.rows[a:b], self.bag[a:b] - lo, self.weight[a:b], self.offsets[lo:hi] - a)
+        return Bags(self.rows[a:b], self.bag[a:b] - lo, self.weight[a:b], self.offsets[lo:hi] - a, self.update[a:b])
 
 
 def hidden(W_in: torch.Tensor, inputs: torch.Tensor | Bags) -> torch.Tensor:
@@ -111,6 +116,6 @@ def sgd_step(W_in: torch.Tensor, W_out: torch.Tensor, inputs: torch.Tensor | Bag
     W_out.index_add_(0, flat_out, delta_U.view(B * M, E))
     if isinstance(inputs, torch.Tensor):
         W_in.index_add_(0, inputs, delta_h)
-    else:  # dL/dW_in[r_bc] = a_bc dL/dh_b
-        W_in.index_add_(0, inputs.rows, inputs.weight[:, None] * delta_h.index_select(0, inputs.bag))
+    else:  # dL/dW_in[r_bc] = a_bc dL/dh_b (update = a), or word2vec.c's and fastText's rule (update = 1)
+        W_in.index_add_(0, inputs.rows, inputs.update[:, None] * delta_h.index_select(0, inputs.bag))
     return loss.sum()

@@ -19,9 +19,9 @@ Note:
     Departures from word2vec.c / gensim: examples are shuffled within an epoch and updated in
     mini-batches of ``batch_size`` (gradients of one batch are summed, not applied one by one);
     skip-gram uses the centre's vector as input and predicts the context word (word2vec.c swaps
-    the roles, which yields the same pairs over an epoch). CBOW applies the exact gradient of the
-    mean, ``dL/dv_j = dL/dh / |context|`` for each context word; word2vec.c and gensim add the
-    whole ``dL/dh`` to every context word. ``epoch_losses`` is the mean loss per
+    the roles, which yields the same pairs over an epoch). CBOW follows word2vec.c and gensim in
+    adding the whole ``-lr dL/dh`` to every context word; the exact gradient of the mean,
+    ``dL/dh / |context|``, is ``exact_mean_gradient=True``. ``epoch_losses`` is the mean loss per
     prediction of each epoch, accumulated in float64 and reset every epoch (gensim's
     ``get_latest_training_loss`` is a float32 running sum across epochs: gensim issue 2735).
 
@@ -69,6 +69,7 @@ class Word2VecConfig:
     min_alpha: float = 1e-4  # last learning rate
     epochs: int = 5
     batch_size: int = 1024  # predictions per SGD step (larger batches spill the CPU cache: slower)
+    exact_mean_gradient: bool = False  # CBOW: True gives each context row dL/dh / |context|; False, word2vec.c's dL/dh
     seed: int = 1
 
     def validate(self) -> None:
@@ -242,7 +243,8 @@ def train_word2vec(sentences: Sequence[Sequence[str]], config: Word2VecConfig | 
             targets, context, mask = cbow_contexts(kept_ids, kept_sentence, config.window, generator)
             order = torch.randperm(len(targets), generator=generator)
             targets, context, mask = targets[order], context[order], mask[order]
-            bags = BagTable(context, mask.float() / mask.sum(1, keepdim=True))  # h = mean of the context vectors
+            weights = mask.float() / mask.sum(1, keepdim=True)  # h = mean of the context vectors
+            bags = BagTable(context, weights, config.exact_mean_gradient)
         n = len(targets)
         total = torch.zeros((), dtype=torch.float64)
         for done in range(0, n, config.batch_size):
