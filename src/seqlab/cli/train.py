@@ -100,9 +100,13 @@ def train(
     try:
         result = module.train(resolved, run_dir, callbacks=callbacks, resume=resume is not None)
     except KeyboardInterrupt:
-        if main:
+        from seqlab.training.fit import LAST
+
+        if main and (Path(run_dir) / LAST).is_file():
             console.print(f"\ninterrupted; the last checkpoint continues with: seqlab train {task} --resume {run_dir}",
                           soft_wrap=True)
+        elif main:
+            console.print("\ninterrupted before the first checkpoint; nothing to resume")
         raise typer.Exit(130) from None
     if not main:
         return
