@@ -150,6 +150,11 @@ def test_a_budget_is_required_and_the_metric_must_exist(tmp_path):
     train, val = loaders()
     with pytest.raises(SeqlabError, match="budget"):
         fit(toy_model(), ToyTask(), train, val, FitConfig(), tmp_path)
+    with pytest.raises(SeqlabError, match=r"fit\.device: expected cpu, cuda"):
+        fit(toy_model(), ToyTask(), train, val, FitConfig(max_steps=1, device="gpu"), tmp_path)
+    if not torch.cuda.is_available():
+        with pytest.raises(SeqlabError, match="torch sees no CUDA device"):
+            fit(toy_model(), ToyTask(), train, val, FitConfig(max_steps=1, device="cuda"), tmp_path)
     with pytest.raises(SeqlabError, match="reports loss, accuracy"):
         fit(toy_model(), ToyTask(), train, val, FitConfig(max_steps=2, eval_every=1, metric="f1"), tmp_path)
 

@@ -137,7 +137,12 @@ def fit(model: nn.Module, task: Task, train: Iterable, val: Iterable | None, con
         raise SeqlabError("fit: early stopping and the plateau schedule need validation batches, got val=None")
     run_dir = Path(run_dir) if run_dir is not None else None
     main = distributed.is_main_process()
-    device = torch.device(distributed.local_device(config.device))
+    try:
+        device = torch.device(distributed.local_device(config.device))
+    except RuntimeError:
+        raise SeqlabError(f"fit.device: expected cpu, cuda or cuda:<index>, got {config.device!r}") from None
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise SeqlabError(f"fit.device: {config.device!r} asked for, but torch sees no CUDA device; use cpu")
     model.to(device)
     trainable = _wrap_distributed(model, device)
     optimizer = make_optimizer(model, config)
