@@ -7,7 +7,7 @@ from seqlab.errors import SeqlabError
 from seqlab.series.backtest import rolling_origin
 from seqlab.series.baselines import naive, sarima_forecaster, seasonal_naive
 from seqlab.series.calendar import calendar_features
-from seqlab.series.io import infer_frequency, load_airline, read_csv_series
+from seqlab.series.io import infer_frequency, load_airline, load_statsmodels_series, read_csv_series
 from seqlab.series.scaling import Scaler
 from seqlab.series.windows import chronological_split, sliding_windows
 
@@ -112,3 +112,13 @@ def test_airline_baselines_match_the_classic_fit(data_dir):
     assert forecast.params["ma.L1"] == pytest.approx(-0.4019, abs=0.01)
     assert forecast.params["ma.S.L12"] == pytest.approx(-0.5571, abs=0.01)
     assert forecast(132).shape == (6,)
+
+
+def test_statsmodels_series():
+    co2 = load_statsmodels_series("co2")
+    assert co2.freq == "M" and str(co2.dates[0]) == "1958-03" and str(co2.dates[-1]) == "2001-12"
+    assert len(co2) == 526 and np.all(np.isfinite(co2.values))  # every month, gaps interpolated
+    sunspots = load_statsmodels_series("sunspots")
+    assert sunspots.freq == "Y" and len(sunspots) == 309 and sunspots.season == 1
+    with pytest.raises(SeqlabError, match="nile"):
+        load_statsmodels_series("nile")

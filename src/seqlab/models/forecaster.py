@@ -109,7 +109,7 @@ class RecurrentForecaster(nn.Module):
             raise SeqlabError(f"residual: expected one of {', '.join(RESIDUALS)}, got {residual!r}")
         if residual == "seasonal" and mode == "recursive":
             raise SeqlabError("residual='seasonal' is for mode='direct'; recursive forecasts use residual='last'")
-        if residual == "seasonal" and not horizon <= season:
+        if residual == "seasonal" and horizon > season:
             raise SeqlabError(f"residual='seasonal' needs horizon <= season, got {horizon} and {season}")
         if n_targets < 1 or n_covariates < 0 or horizon < 1:
             raise SeqlabError(f"n_targets >= 1, n_covariates >= 0, horizon >= 1 expected, "

@@ -76,7 +76,7 @@ class ForecastingTask:
     targets inside the central ``interval`` (``coverage``).
     """
 
-    name: str = "forecasting"
+    name: str = "forecast"
     interval: float = 0.8
     scaler: dict = field(default_factory=dict)
 
