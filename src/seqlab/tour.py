@@ -179,11 +179,12 @@ def translation_section(folder: Path, config: TourConfig) -> Section:
     from seqlab.training.tasks import recipe
 
     module = recipe("translate")
-    run_config = load_run_config("translate", None, [
-        f"data.path={bundled_path('fra-eng') / 'fra-first-40000.txt'}", "data.test_sources=500",
-        "data.val_sources=300", "model.kind=gru", f"fit.max_seconds={config.translation_seconds}",
-        "fit.eval_every=200", "fit.warmup_steps=100", f"fit.seed={config.seed % 1000}"])
-    run_config = replace(run_config, beam_size=3)
+    # the shipped attention-GRU recipe on the bundled slice, with a time budget (so a constant rate, not cosine)
+    run_config = load_run_config("translate", "translate_gru", [
+        f"data.path={bundled_path('fra-eng') / 'fra-first-40000.txt'}", "data.test_sources=300",
+        "data.val_sources=300", "data.min_count=2", "fit.schedule=constant", "fit.max_steps=100000",
+        f"fit.max_seconds={config.translation_seconds}", "fit.eval_every=200", f"fit.seed={config.seed % 1000}"])
+    run_config = replace(run_config, beam_size=3, max_len=20)
     result = module.train(run_config, folder)
     translator = module.load(folder, run_config)
     outputs = translator.translate(TRANSLATION_EXAMPLES)
