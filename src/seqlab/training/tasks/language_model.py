@@ -166,6 +166,7 @@ class TextCodec:
     def encode(self, text: str) -> torch.Tensor:
         if self.kind == "char":
             return self.impl.encode(text)
+        # line by line, as the merges were learned: a newline never merges with the next line's text
         ids = [i for line in text.splitlines(keepends=True) for i in self.impl.encode(line).ids]
         return torch.tensor(ids, dtype=torch.long)
 
