@@ -81,8 +81,9 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=5)
     parser.add_argument("--dim", type=int, default=100)
     parser.add_argument("--threads", type=int, default=1, help="gensim workers and torch threads")
-    parser.add_argument("--architectures", default="skipgram", help="comma-separated: skipgram, cbow")
+    parser.add_argument("--architectures", default="skipgram", help="comma-separated: skipgram, cbow; '' skips")
     parser.add_argument("--glove-epochs", type=int, default=25, help="0 skips GloVe")
+    parser.add_argument("--glove-x-max", type=float, default=100.0)
     parser.add_argument("--fasttext-epochs", type=int, default=1, help="0 skips FastText")
     parser.add_argument("--json", type=Path, help="also write the figures here")
     args = parser.parse_args()
@@ -98,7 +99,7 @@ def main() -> None:
           f"{'analogy (Google)':<20} {'WS-353':<16} SimLex-999")
     results: dict = {"words": sum(map(len, sentences)), "vocab": len(vocab), "threads": args.threads}
 
-    for architecture in args.architectures.split(","):
+    for architecture in [a for a in args.architectures.split(",") if a]:
         sg = {"skipgram": 1, "cbow": 0}[architecture]
         theirs, gensim_wall, gensim_cpu = timed(
             GensimWord2Vec, sentences, vector_size=args.dim, window=5, min_count=5, negative=5, sg=sg, sample=1e-3,
@@ -118,10 +119,10 @@ def main() -> None:
                                  "seqlab_epoch_losses": ours.epoch_losses}
 
     if args.glove_epochs:
-        config = GloVeConfig(vector_size=args.dim, epochs=args.glove_epochs)
+        config = GloVeConfig(vector_size=args.dim, epochs=args.glove_epochs, x_max=args.glove_x_max)
         glove, wall, cpu = timed(train_glove, sentences, config, vocab=vocab)
         glove_scores = scores(glove.vectors)
-        print(row(f"seqlab glove ({args.glove_epochs} ep)", wall, cpu, None, glove_scores))
+        print(row(f"seqlab glove ({args.glove_epochs} ep, x_max {args.glove_x_max:g})", wall, cpu, None, glove_scores))
         results["glove"] = {"wall": wall, "cpu": cpu, "epochs": args.glove_epochs, "scores": glove_scores,
                             "epoch_losses": glove.epoch_losses}
     if args.fasttext_epochs:
