@@ -12,7 +12,8 @@ the mean of its n-gram rows, so misspellings and rare inflections still have vec
 Note:
     Like fastText, every input row of a word moves by the whole ``-lr dL/dh`` (the exact gradient
     of the mean is ``dL/dh / (1 + |G(w)|)``: ``exact_mean_gradient=True``). The default
-    ``bucket`` is 200,000 rows (fastText uses 2,000,000: 800 MB of float32 at E = 100).
+    ``bucket`` is 200,000 rows (fastText uses 2,000,000: 800 MB of float32 at E = 100). The word2vec
+    and GloVe file formats hold the word vectors only: saved that way, unseen words lose their vectors.
 
 Example:
     >>> char_ngrams("where", 3, 3)
