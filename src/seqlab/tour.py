@@ -53,6 +53,7 @@ class TourConfig:
     sentiment_seconds: float = 45.0  # BiGRU on sentence polarity
     forecast_ensemble: int = 3  # LSTM forecasters averaged on the airline series
     translation_seconds: float = 75.0  # attention GRU, English -> French
+    translation_test_sentences: int = 300  # held-out English sentences scored by BLEU
     seed: int = 1337
 
     def __post_init__(self) -> None:
@@ -181,7 +182,8 @@ def translation_section(folder: Path, config: TourConfig) -> Section:
     module = recipe("translate")
     # the shipped attention-GRU recipe on the bundled slice, with a time budget (so a constant rate, not cosine)
     run_config = load_run_config("translate", "translate_gru", [
-        f"data.path={bundled_path('fra-eng') / 'fra-first-40000.txt'}", "data.test_sources=300",
+        f"data.path={bundled_path('fra-eng') / 'fra-first-40000.txt'}",
+        f"data.test_sources={config.translation_test_sentences}",
         "data.val_sources=300", "data.min_count=2", "fit.schedule=constant", "fit.max_steps=100000",
         f"fit.max_seconds={config.translation_seconds}", "fit.eval_every=200", f"fit.seed={config.seed % 1000}"])
     run_config = replace(run_config, beam_size=3, max_len=20)
