@@ -162,3 +162,20 @@ def test_a_budget_is_required_and_the_metric_must_exist(tmp_path):
 def test_history_round_trips_through_a_dict():
     history = History(losses=[1.0, 0.5], records=[{"step": 2, "val_loss": 0.4}], best_step=2, steps=2)
     assert History.from_dict(history.to_dict()) == history
+
+
+@pytest.mark.parametrize(("clip", "bound"), [({"clip_value": 1e-3, "clip_norm": None}, "value"),
+                                             ({"clip_value": None, "clip_norm": 1e-3}, "norm")])
+def test_gradient_clipping_bounds_one_sgd_step(clip, bound):
+    # with plain SGD at lr = 1, the step is the clipped gradient itself
+    model = toy_model()
+    model[2].p = 0.0
+    before = [p.detach().clone() for p in model.parameters()]
+    train = shard_loader(toy_data(64), 64, shuffle=False, seed=0)
+    fit(model, ToyTask(), train, None, FitConfig(optimizer="sgd", lr=1.0, momentum=0.0, weight_decay=0.0,
+                                                 max_steps=1, **clip), None)
+    steps = [(p.detach() - b).flatten() for p, b in zip(model.parameters(), before)]
+    if bound == "value":
+        assert max(s.abs().max().item() for s in steps) == pytest.approx(1e-3, rel=1e-5)  # float32 steps
+    else:
+        assert torch.cat(steps).norm().item() == pytest.approx(1e-3, rel=1e-4)
