@@ -50,6 +50,9 @@ def test_a_tiny_comparison_report(tmp_path):
     assert claims["GRU has 25% fewer parameters than LSTM (same H)"]["holds"] is True
     speed = claims["GRU is faster than LSTM (same H), seqlab's reference loop"]
     assert speed["holds"] == (same["gru"]["time_vs_lstm"] < 1)  # the verdict follows the measurement
+    adding = claims["LSTM is better than GRU on long dependencies (adding, equal parameters)"]
+    learnt = min(fair[c]["adding"]["ratio_to_baseline"] for c in ("lstm", "gru")) < 0.9
+    assert (adding["holds"] is None) == (not learnt)  # two steps teach nothing: no verdict from noise
     assert {p.name for p in tmp_path.iterdir()} == {"comparison.json", "comparison.md"}
     assert "| gru | 8 |" in (tmp_path / "comparison.md").read_text()
 

@@ -136,7 +136,7 @@ def compare(
 
         seqlab experiment compare --cells lstm,gru --task-steps 0 --char-lm-steps 0
     """
-    from seqlab.diagnostics.comparison import CompareConfig, run_comparison
+    from seqlab.diagnostics.comparison import CompareConfig, run_comparison, verdict_word
     from seqlab.runs import new_run_dir
 
     _set_threads(threads)
@@ -155,7 +155,7 @@ def compare(
                           f"({r['parameters_vs_lstm']:.3f} x LSTM), time {r['time_vs_lstm']:.2f} x LSTM")
     console.print("\nClaims:")
     for claim in report["claims"]:
-        console.print(f"  {'holds' if claim['holds'] else 'FAILS'}: {claim['claim']}: {claim['measured']}")
+        console.print(f"  {verdict_word(claim['holds'])}: {claim['claim']}: {claim['measured']}")
     console.print(f"\nRun saved in {run_dir}")
 
 
