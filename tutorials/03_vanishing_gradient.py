@@ -43,7 +43,7 @@ from seqlab.plots.gradients import gradient_norms_figure
 from seqlab.tutorials import figure_dir, pick, save_figure, show_png
 
 torch.manual_seed(0)
-T = pick(fast=20, full=100)
+T = pick(fast=12, full=100)
 H = pick(fast=8, full=32)
 B = 4
 x = torch.randn(T, B, 4, dtype=torch.float64)
@@ -172,7 +172,7 @@ def make_irnn():
     return layer, torch.nn.Linear(H, 1, dtype=torch.float64)
 
 
-T_add, train_steps, learning_rate, theta = pick(fast=15, full=50), pick(fast=15, full=200), 0.05, 1.0
+T_add, train_steps, learning_rate, theta = pick(fast=12, full=50), pick(fast=12, full=200), 0.05, 1.0
 curves, max_norms = {}, {}
 for label, clip in (("no clipping", None), (f"clipped to {theta}", theta)):
     layer, head = make_irnn()

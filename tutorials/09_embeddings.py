@@ -102,12 +102,12 @@ for name in names:
         words = tokenize_words(line)
         if len(words) > 1:
             sentences.append(words)
-sentences = sentences[: pick(fast=6000, full=len(sentences))]
+sentences = sentences[: pick(fast=3000, full=len(sentences))]
 print(f"{len(names)} books, {len(sentences):,} lines, {sum(map(len, sentences)):,} words")
 
 size, epochs = pick(fast=32, full=100), pick(fast=1, full=5)
 w2v = train_word2vec(sentences, Word2VecConfig(vector_size=size, epochs=epochs, min_count=5))
-glove = train_glove(sentences, GloVeConfig(vector_size=size, epochs=pick(fast=3, full=25), min_count=5))
+glove = train_glove(sentences, GloVeConfig(vector_size=size, epochs=pick(fast=2, full=25), min_count=5))
 models = {"Word2Vec (skip-gram, negative sampling)": w2v, "GloVe": glove}
 for label, result in models.items():
     print(f"{label}: {len(result.vectors):,} words, loss per epoch {[round(x, 3) for x in result.epoch_losses]}, "

@@ -73,7 +73,7 @@ print(f"by hand = mask_tokens; chosen {shares[0]:.1%} of tokens, of which [MASK]
 texts, labels_all = load_sentence_polarity()
 order = list(range(len(texts)))
 random.Random(0).shuffle(order)
-order = order[: pick(fast=1200, full=len(order))]
+order = order[: pick(fast=800, full=len(order))]
 cut = int(0.9 * len(order))
 train_idx, test_idx = order[:cut], order[cut:]
 tokenizer = Tokenizer.wordpiece()
@@ -98,7 +98,7 @@ optimizer = torch.optim.AdamW(pretrained.parameters(), lr=1e-3)
 rng = random.Random(1)
 generator = torch.Generator().manual_seed(1)
 mlm_losses = []
-for _ in range(pick(fast=30, full=3000)):
+for _ in range(pick(fast=15, full=3000)):
     padded, lengths, is_real = batch_of(rng.sample(train_idx, 32))
     corrupted, targets = mask_tokens(padded, config.vocab_size, MASK, special_ids=(PAD, CLS, SEP),
                                      is_real=is_real, generator=generator)
@@ -137,7 +137,7 @@ def fine_tune(start_from):
         classifier.bert.load_state_dict(start_from.bert.state_dict())  # the encoder carries over
     optimizer = torch.optim.AdamW(classifier.parameters(), lr=5e-4)
     rng = random.Random(2)
-    for _ in range(pick(fast=20, full=1500)):
+    for _ in range(pick(fast=10, full=1500)):
         chosen = rng.sample(train_idx, 32)
         padded, lengths, _ = batch_of(chosen)
         loss = F.cross_entropy(classifier(padded, lengths), torch.tensor([labels_all[i] for i in chosen]))

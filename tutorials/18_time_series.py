@@ -44,7 +44,7 @@ from seqlab.tutorials import pick, save_figure, scratch_dir
 
 # %%
 config = apply_overrides(ForecastingConfig(), pick(
-    fast=["model.ensemble=1", "fit.epochs=3", "model.hidden_size=16", "fit.plots=false"],
+    fast=["model.ensemble=1", "fit.epochs=2", "model.hidden_size=8", "fit.plots=false", "data.backtest_start=1960-01"],
     full=["model.ensemble=5"]))
 series = load_series(config.data)
 y = series.values[:, 0]
