@@ -141,10 +141,19 @@ def main() -> None:
     parser.add_argument("--json", type=Path, default=Path("runs/bench/rnn.json"),
                         help="also write the table here as JSON (default runs/bench/rnn.json)")
     parser.add_argument("--kinds", default="lstm,gru,rnn", help="comma-separated subset of lstm,gru,rnn")
+    parser.add_argument("--shapes", default=None, help="comma-separated BxTxIxH, e.g. 64x50x256x512")
+    parser.add_argument("--no-reference", action="store_true", help="skip the (slow) reference engine")
+    parser.add_argument("--no-variants", action="store_true", help="skip the LSTM variants")
+    parser.add_argument("--threads", type=int, default=None,
+                        help="torch.set_num_threads (default: PyTorch's default); 1 is steadier on a shared machine")
     args = parser.parse_args()
     torch.manual_seed(0)
+    if args.threads:
+        torch.set_num_threads(args.threads)
     repeats, warmup = (3, 1) if args.quick else (7, 2)
     shapes = QUICK_SHAPES if args.quick else SHAPES
+    if args.shapes:
+        shapes = [tuple(int(n) for n in shape.split("x")) for shape in args.shapes.split(",")]
     compiled = kernels().compiled  # builds the extension before any timing
     peak = gemm_rate(repeats)
     print(f"# {platform.processor() or platform.machine()}, torch {torch.__version__}, "
@@ -155,7 +164,7 @@ def main() -> None:
     table = []
     for kind in args.kinds.split(","):
         for shape in shapes:
-            with_reference = not args.quick or shape[0] > 1
+            with_reference = not args.no_reference and (not args.quick or shape[0] > 1)
             for row in measure_shape(kind, shape, repeats, warmup, peak, with_reference):
                 table.append(row)
                 memory = "" if row["memory_mb"] is None else f"{row['memory_mb']:8.1f}"
@@ -173,8 +182,9 @@ def main() -> None:
     print("\n# time at T=200 over time at T=100 (B=32, I=128, H=256)")
     for name, ratio in linear.items():
         print(f"{name:30} {ratio:5.2f}")
-    print("\n# LSTM variants, forward+backward at (32, 100, 128, 256), against seqlab's standard LSTM (bptt)")
-    variants = measure_variants((32, 100, 128, 256), repeats, warmup)
+    variants = [] if args.no_variants else measure_variants((32, 100, 128, 256), repeats, warmup)
+    if variants:
+        print("\n# LSTM variants, forward+backward at (32, 100, 128, 256), against seqlab's standard LSTM (bptt)")
     for row in variants:
         print(f"{row['variant']:20} {row['engine']:10} {row['ms']:9.2f} ms {row['ratio']:6.2f}x "
               f"(CPU time {row['cpu_ratio']:.2f}x)")

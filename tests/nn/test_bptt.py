@@ -145,6 +145,8 @@ def test_auto_picks_the_fastest_engine_that_supports_the_configuration():
     assert plain.supported_engines()[0] == "torch"
     assert snn.LSTM(8, 16, peephole=True).supported_engines()[0] == "bptt"
     assert snn.GRU(8, 16, reset_after=False).supported_engines()[0] == "bptt"
+    assert snn.GRU(8, 16).supported_engines() == ("bptt", "torch", "reference")  # measured faster than torch's GRU
+    assert snn.RNN(8, 16).supported_engines() == ("bptt", "torch", "reference")
     assert snn.LSTM(8, 16, layer_norm="whole").supported_engines() == ("bptt", "reference")
     with_recurrent_dropout = snn.LSTM(8, 16, recurrent_dropout=0.2)
     assert with_recurrent_dropout.supported_engines()[0] == "bptt"

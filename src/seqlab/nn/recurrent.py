@@ -157,8 +157,9 @@ class RecurrentLayer(nn.Module):
     def supported_engines(self) -> tuple[str, ...]:
         """The engines that can run this configuration now, fastest first: what ``auto`` picks from.
 
-        PyTorch's fused kernels come first (oneDNN for the float32 LSTM); then the ``bptt``
-        engine; the reference loop runs everything.
+        For the LSTM PyTorch's fused kernels come first (oneDNN), then the ``bptt`` engine; for
+        the GRU and RNN, which PyTorch runs without oneDNN, the ``bptt`` engine is the faster
+        (see ``benchmarks/rnn.py``); the reference loop runs everything.
         """
         engines = []
         if self._torch_unsupported() is None:
@@ -441,6 +442,10 @@ class RNN(RecurrentLayer):
     def _torch_mode(self) -> str:
         return f"rnn_{self.nonlinearity}"
 
+    def _order_engines(self, engines: list[str]) -> list[str]:
+        # PyTorch's CPU RNN has no oneDNN path either; benchmarks/rnn.py measures the bptt engine faster
+        return sorted(engines, key=("bptt", "torch", "reference").index)
+
     def _run_bptt(self, x, state, params, keeps, valid, recurrent_mask, reverse):
         bias = params["bias_ih"] + params["bias_hh"] if self.bias else None
         xg = F.linear(x, params["weight_ih"], bias)  # (T, B, H): every step's input projection at once
@@ -560,6 +565,10 @@ class GRU(RecurrentLayer):
 
     def _torch_mode(self) -> str | None:
         return "gru" if self.reset_after else None
+
+    def _order_engines(self, engines: list[str]) -> list[str]:
+        # PyTorch's CPU GRU has no oneDNN path; benchmarks/rnn.py measures the bptt engine faster
+        return sorted(engines, key=("bptt", "torch", "reference").index)
 
     def _run_bptt(self, x, state, params, keeps, valid, recurrent_mask, reverse):
         bias, bias_hn = None, None
