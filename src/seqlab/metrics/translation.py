@@ -13,8 +13,13 @@ from collections.abc import Sequence
 from seqlab.errors import SeqlabError
 
 
-def bleu(hypotheses: Sequence[str], references: Sequence[str] | Sequence[Sequence[str]]) -> float:
-    """Corpus BLEU in [0, 100]; ``references`` is one reference per hypothesis, or several lists of them."""
+def bleu(hypotheses: Sequence[str], references: Sequence[str] | Sequence[Sequence[str]], *,
+         pretokenized: bool = False) -> float:
+    """Corpus BLEU in [0, 100]; ``references`` is one reference per hypothesis, or several lists of them.
+
+    ``pretokenized=True`` says both sides are already split into tokens on purpose (as the
+    translation task's are), which silences sacrebleu's warning about tokenized input.
+    """
     try:
         import sacrebleu
     except ImportError:
@@ -26,7 +31,7 @@ def bleu(hypotheses: Sequence[str], references: Sequence[str] | Sequence[Sequenc
         if len(stream) != len(hypotheses):
             raise SeqlabError(f"references: expected {len(hypotheses)} sentences (one per hypothesis), "
                               f"got {len(stream)}")
-    return float(sacrebleu.corpus_bleu(list(hypotheses), streams).score)
+    return float(sacrebleu.corpus_bleu(list(hypotheses), streams, force=pretokenized).score)
 
 
 __all__ = ["bleu"]

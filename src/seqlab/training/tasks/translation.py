@@ -296,7 +296,7 @@ def bleu_of(model: nn.Module, pairs, src_vocab: Vocabulary, tgt_vocab: Vocabular
     """Corpus BLEU of the model's translations of ``pairs`` and the hypotheses themselves."""
     hypotheses = [" ".join(h) for h in translate_tokens(model, [s for s, _ in pairs], src_vocab, tgt_vocab,
                                                         beam_size, max_len)]
-    return bleu(hypotheses, [" ".join(t) for _, t in pairs]), hypotheses
+    return bleu(hypotheses, [" ".join(t) for _, t in pairs], pretokenized=True), hypotheses
 
 
 # -- runs -----------------------------------------------------------------------------------------
