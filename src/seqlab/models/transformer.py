@@ -63,7 +63,9 @@ class TransformerSeq2Seq(nn.Module):
         self.transformer = Transformer(d_model, nhead, num_encoder_layers, num_decoder_layers, dim_feedforward,
                                        dropout, activation, layer_norm_eps, norm_first=norm_first)
         self.output = nn.Linear(d_model, tgt_vocab_size, bias=False)
-        for embedding in {self.src_embedding, self.tgt_embedding}:
+        # a fixed order (not a set of modules, whose order follows memory addresses) keeps the init seeded
+        embeddings = [self.src_embedding] + ([] if share_embeddings else [self.tgt_embedding])
+        for embedding in embeddings:
             nn.init.normal_(embedding.weight, std=d_model ** -0.5)  # so E * sqrt(d_model) has unit scale
             with torch.no_grad():
                 embedding.weight[pad_id].zero_()
