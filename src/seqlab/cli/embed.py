@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
+from seqlab.cli._files import text_files
 from seqlab.cli.app import app
 from seqlab.embeddings import (
     FORMATS,
@@ -37,19 +38,6 @@ MODELS = ("word2vec", "glove", "fasttext")
 BENCHMARK_FILES = {"analogies": "questions-words.txt", "wordsim353": "wordsim353.tsv", "simlex999": "simlex999.txt"}
 
 
-def _corpus_files(paths: list[Path]) -> list[Path]:
-    files: list[Path] = []
-    for path in paths:
-        if path.is_dir():
-            found = sorted(path.glob("*.txt"))
-            if not found:
-                raise SeqlabError(f"{path}: expected a text file or a folder of *.txt files, found no *.txt")
-            files += found
-        elif path.is_file():
-            files.append(path)
-        else:
-            raise SeqlabError(f"{path}: no such file or folder")
-    return files
 
 
 @embed_app.command("train")
@@ -86,7 +74,7 @@ def train(
         raise SeqlabError(f"model: expected one of {', '.join(MODELS)}, got {model!r}")
     if format not in FORMATS:
         raise SeqlabError(f"format: expected one of {', '.join(FORMATS)}, got {format!r}")
-    sentences = read_corpus(_corpus_files(corpus), encoding=encoding)
+    sentences = read_corpus(text_files(corpus), encoding=encoding)
     words = sum(len(s) for s in sentences)
     console.print(f"{model}: {words:,} words in {len(sentences):,} chunks")
     columns = [TextColumn("{task.description}"), BarColumn(), TextColumn("{task.fields[status]}"),

@@ -16,6 +16,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from seqlab.cli._files import text_files
 from seqlab.cli.app import app
 from seqlab.errors import SeqlabError
 from seqlab.text import (
@@ -38,19 +39,6 @@ MODELS = ("bpe", "wordpiece", "unigram", "word", "char")
 BERT_SPECIALS = ("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]")
 
 
-def _text_files(paths: list[Path]) -> list[Path]:
-    files: list[Path] = []
-    for path in paths:
-        if path.is_dir():
-            found = sorted(path.glob("*.txt"))
-            if not found:
-                raise SeqlabError(f"{path}: expected a text file or a folder of *.txt files, found no *.txt")
-            files += found
-        elif path.is_file():
-            files.append(path)
-        else:
-            raise SeqlabError(f"{path}: no such file or folder")
-    return files
 
 
 def _read_lines(files: list[Path], encoding: str, progress: Progress) -> Iterator[str]:
@@ -100,7 +88,7 @@ def train(
     """
     if model not in MODELS:
         raise SeqlabError(f"--model: expected one of {', '.join(MODELS)}, got {model!r}")
-    files = _text_files(corpus)
+    files = text_files(corpus)
     console = Console()
     columns = [TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed:,.0f}"),
                TimeElapsedColumn()]
