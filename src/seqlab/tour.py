@@ -21,6 +21,7 @@ import html
 import json
 import logging
 import math
+import re
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field, replace
@@ -310,8 +311,6 @@ def _markdown_to_html(text: str) -> str:
 
 
 def _inline(text: str) -> str:
-    import re
-
     text = html.escape(text)
     text = re.sub(r"\*\*(.+?)\*\*", r"<b>\1</b>", text)
     return re.sub(r"`(.+?)`", r"<code>\1</code>", text)
@@ -376,7 +375,7 @@ def _alignment_figure(translator, sentence: str, path: Path) -> bool:
     model, src_vocab, tgt_vocab = translator.model, translator.source_vocabulary, translator.target_vocabulary
     tokens = pretokenize(sentence)
     translated = translator.translate([sentence], beam_size=1)[0].split()
-    if not translated or not hasattr(model, "forward"):
+    if not translated:
         return False
     src = torch.tensor([src_vocab.encode(tokens)])
     tgt_in = torch.tensor([[tgt_vocab.index["<bos>"], *tgt_vocab.encode(translated)]])  # (1, n + 1)
