@@ -27,8 +27,8 @@ import torch
 from torch import nn
 
 import seqlab.nn as snn
+from seqlab.files import write_text_atomic
 from seqlab.nn.bptt import kernels
-from seqlab.runs import write_text_atomic
 
 SHAPES = [(32, 100, 128, 256), (32, 200, 128, 256), (64, 50, 256, 512), (64, 100, 512, 512), (1, 100, 128, 256)]
 QUICK_SHAPES = [(32, 100, 128, 256), (32, 200, 128, 256), (1, 100, 128, 256)]

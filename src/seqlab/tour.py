@@ -29,7 +29,7 @@ from pathlib import Path
 
 from seqlab.data.corpora import bundled_path, load_tiny_shakespeare
 from seqlab.errors import SeqlabError
-from seqlab.runs import write_json_atomic, write_text_atomic
+from seqlab.files import write_json_atomic, write_text_atomic
 
 log = logging.getLogger(__name__)
 

@@ -196,7 +196,7 @@ def export_notebook(tutorial: Tutorial, destination: Path) -> Path:
     except ImportError as missing:
         raise SeqlabError("exporting a notebook needs jupytext: pip install jupytext "
                           "(it comes with seqlab's test extra)") from missing
-    from seqlab.runs import write_text_atomic
+    from seqlab.files import write_text_atomic
 
     destination = Path(destination)
     if destination.is_dir():

@@ -183,7 +183,8 @@ def bidirectional(
 
     from seqlab.data.corpora import load_tiny_shakespeare
     from seqlab.diagnostics.bidirectional_lm import bidirectional_lm_experiment
-    from seqlab.runs import new_run_dir, write_json_atomic
+    from seqlab.files import write_json_atomic
+    from seqlab.runs import new_run_dir
 
     _set_threads(threads)
     console = Console(highlight=False, soft_wrap=True)

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from seqlab.errors import SeqlabError
-from seqlab.runs import write_atomic
+from seqlab.files import write_atomic
 
 log = logging.getLogger(__name__)
 

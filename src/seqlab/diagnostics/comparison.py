@@ -25,7 +25,7 @@ import torch
 from seqlab.diagnostics.compare_flow import CELLS, build_cell
 from seqlab.diagnostics.long_memory import LongMemoryConfig, run_long_memory
 from seqlab.errors import SeqlabError
-from seqlab.runs import write_json_atomic, write_text_atomic
+from seqlab.files import write_json_atomic, write_text_atomic
 
 log = logging.getLogger(__name__)
 DEFAULT_CELLS = ("rnn_tanh", "lstm", "gru", "lstm_peephole", "lstm_coupled")

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from seqlab.diagnostics.long_memory import LongMemoryConfig, LongMemoryResult, run_long_memory
 from seqlab.errors import SeqlabError
-from seqlab.runs import write_json_atomic, write_text_atomic
+from seqlab.files import write_json_atomic, write_text_atomic
 
 LOSS_NAMES = {"adding": "mean squared error", "copy": "cross-entropy per step (nats)"}
 

@@ -14,7 +14,7 @@ from seqlab.diagnostics.compare_flow import CELLS, compare_gradient_flow, flow_f
 from seqlab.diagnostics.gradient_flow import LOSSES
 from seqlab.diagnostics.long_memory import LongMemoryConfig, run_long_memory
 from seqlab.errors import SeqlabError
-from seqlab.runs import write_json_atomic, write_text_atomic
+from seqlab.files import write_json_atomic, write_text_atomic
 
 CLIP_THRESHOLDS = {"norm": 1.0, "value": 0.1}  # tau for ||g|| and for each |g_i|
 

@@ -29,7 +29,7 @@ import torch
 
 from seqlab.embeddings.keyed_vectors import KeyedVectors
 from seqlab.errors import SeqlabError
-from seqlab.runs import write_atomic
+from seqlab.files import write_atomic
 
 FORMATS = ("word2vec", "word2vec-binary", "glove")
 

@@ -12,7 +12,7 @@ import os
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from seqlab.runs import write_atomic
+from seqlab.files import write_atomic
 
 
 def new_figure(width: float = 7.0, height: float = 4.5) -> Figure:

@@ -33,7 +33,7 @@ from pathlib import Path
 import regex
 
 from seqlab.errors import SeqlabError
-from seqlab.runs import write_text_atomic
+from seqlab.files import write_text_atomic
 from seqlab.text import decoders, normalizers, pre_tokenizers, processors
 from seqlab.text._gc import collector_paused
 from seqlab.text.byte_level import to_byte_chars, utf8

@@ -20,8 +20,8 @@ import torch.nn.functional as F
 
 from seqlab.data.corpora import split_fraction
 from seqlab.errors import SeqlabError
+from seqlab.files import write_atomic, write_json_atomic, write_text_atomic
 from seqlab.models.rnn_lm import RecurrentLanguageModel
-from seqlab.runs import write_atomic, write_json_atomic, write_text_atomic
 from seqlab.text.characters import CharacterVocabulary
 
 log = logging.getLogger(__name__)

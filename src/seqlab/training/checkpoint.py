@@ -1,6 +1,6 @@
 """Checkpoints: one safetensors file holding weights, optimiser state and RNG state, plus JSON metadata.
 
-Everything a resumed run needs sits in ONE file, written atomically (``seqlab.runs.write_atomic``:
+Everything a resumed run needs sits in ONE file, written atomically (``seqlab.files.write_atomic``:
 temporary file, fsync, rename), so a kill at any moment leaves the previous checkpoint intact:
 
 * tensors ``model.<name>`` (the state dict), ``optimizer.<param index>.<key>`` (moments, momentum
@@ -26,7 +26,7 @@ from safetensors import safe_open
 from safetensors.torch import save as safetensors_bytes
 
 from seqlab.errors import SeqlabError
-from seqlab.runs import write_atomic, write_json_atomic
+from seqlab.files import write_atomic, write_json_atomic
 
 FORMAT = "seqlab-checkpoint/1"
 

@@ -16,7 +16,7 @@ def plot_learning_curves(history, path: str | Path) -> Path:
     matplotlib.use("Agg", force=False)
     from matplotlib.figure import Figure
 
-    from seqlab.runs import write_atomic
+    from seqlab.files import write_atomic
 
     evaluations = history.evaluations
     others = sorted({k for r in evaluations for k in r if k.startswith("val_") and k != "val_loss"})

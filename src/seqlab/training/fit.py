@@ -36,7 +36,7 @@ import torch
 from torch import nn
 
 from seqlab.errors import SeqlabError
-from seqlab.runs import write_json_atomic
+from seqlab.files import write_json_atomic
 from seqlab.training import distributed
 from seqlab.training.checkpoint import load_checkpoint, restore_optimizer, restore_rng, save_checkpoint
 from seqlab.training.config import FitConfig, to_dict

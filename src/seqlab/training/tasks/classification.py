@@ -30,9 +30,9 @@ from torch.utils.data import DataLoader
 from seqlab.data import POLARITY_LABELS, BucketBatchSampler, ClassificationData, collate_classification
 from seqlab.data.loaders import load_sentence_polarity
 from seqlab.errors import SeqlabError
+from seqlab.files import write_json_atomic
 from seqlab.metrics.classification import accuracy, f1_score
 from seqlab.models.classifier import SequenceClassifier
-from seqlab.runs import write_json_atomic
 from seqlab.training import distributed
 from seqlab.training.config import FitConfig, to_dict
 from seqlab.training.fit import BEST, Callback, History, fit

@@ -32,9 +32,9 @@ from torch import nn
 
 from seqlab.data.loaders import dataset_file
 from seqlab.errors import SeqlabError
+from seqlab.files import write_atomic, write_json_atomic
 from seqlab.metrics.forecast import coverage, mae, mape, mase, rmse, smape
 from seqlab.models.forecaster import Forecast, RecurrentForecaster
-from seqlab.runs import write_atomic, write_json_atomic
 from seqlab.series.backtest import Backtest, rolling_origin
 from seqlab.series.baselines import naive, sarima_forecaster, seasonal_naive
 from seqlab.series.calendar import calendar_features

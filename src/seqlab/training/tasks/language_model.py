@@ -28,8 +28,8 @@ from torch.utils.data import DataLoader, Dataset
 
 from seqlab.data import IGNORE_INDEX, LanguageModelData, collate_language_model, load_tiny_shakespeare, split_fraction
 from seqlab.errors import SeqlabError
+from seqlab.files import write_json_atomic, write_text_atomic
 from seqlab.metrics.language import bits_per_char, perplexity
-from seqlab.runs import write_json_atomic, write_text_atomic
 from seqlab.text.characters import CharacterVocabulary
 from seqlab.training import distributed
 from seqlab.training.config import FitConfig, to_dict

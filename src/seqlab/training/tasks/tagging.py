@@ -32,9 +32,9 @@ from torch.utils.data import DataLoader
 from seqlab.data import BucketBatchSampler, TaggedSentence, pad_sequences
 from seqlab.data.loaders import load_wnut17, parse_conll
 from seqlab.errors import SeqlabError
+from seqlab.files import write_json_atomic
 from seqlab.models.tagger import BiLSTMCRFTagger
 from seqlab.nn.crf import bio_constraints
-from seqlab.runs import write_json_atomic
 from seqlab.training.config import FitConfig, to_dict
 from seqlab.training.fit import BEST, Callback, History, fit
 

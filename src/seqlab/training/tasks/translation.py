@@ -40,10 +40,10 @@ from torch.utils.data import DataLoader
 from seqlab.data import BucketBatchSampler, ParallelData, collate_parallel
 from seqlab.data.loaders import load_fra_eng
 from seqlab.errors import SeqlabError
+from seqlab.files import write_json_atomic
 from seqlab.metrics.translation import bleu
 from seqlab.models.seq2seq import Seq2SeqAttention
 from seqlab.models.transformer import TransformerSeq2Seq
-from seqlab.runs import write_json_atomic
 from seqlab.training.config import FitConfig, to_dict
 from seqlab.training.fit import BEST, Callback, History, fit
 
