@@ -45,7 +45,7 @@ import torch.nn.functional as F
 from seqlab.data.corpora import load_tiny_shakespeare, split_fraction
 from seqlab.models.rnn_lm import RecurrentLanguageModel
 from seqlab.nn import LSTM, LSTMCell, record_trace
-from seqlab.text.characters import CharacterVocabulary
+from seqlab.text.factories import character_tokenizer
 from seqlab.tutorials import pick, save_figure
 
 torch.manual_seed(0)
@@ -90,9 +90,15 @@ print(f"one LSTM step by hand vs seqlab.nn.LSTMCell and torch.nn.LSTMCell: large
 
 # %%
 text = load_tiny_shakespeare()
-vocab = CharacterVocabulary.from_text(text)
+tokenizer = character_tokenizer(text)  # one id per character of the text
+
+
+def encode(chunk: str) -> torch.Tensor:
+    return torch.tensor(tokenizer.encode(chunk).ids)
+
+
 train_text, val_text = split_fraction(text, 0.9)
-train_ids, val_ids = vocab.encode(train_text), vocab.encode(val_text)
+train_ids, val_ids = encode(train_text), encode(val_text)
 block, batch = pick(fast=12, full=64), pick(fast=4, full=32)
 steps = pick(fast=6, full=1500)
 hidden = pick(fast=32, full=192)
@@ -135,12 +141,12 @@ def train(model, steps=steps, seed=0):
 
 
 torch.manual_seed(0)
-model = RecurrentLanguageModel(len(vocab), 32, hidden, cell="lstm")
+model = RecurrentLanguageModel(tokenizer.vocab_size, 32, hidden, cell="lstm")
 started = time.perf_counter()
 losses = train(model)
 seconds = time.perf_counter() - started
 val_loss = validation_loss(model)
-uniform = math.log(len(vocab))
+uniform = math.log(tokenizer.vocab_size)
 print(f"{steps} steps in {seconds:.0f} s; validation loss {val_loss:.3f} nats/char (uniform: {uniform:.3f})")
 
 # %% [markdown]
@@ -153,7 +159,7 @@ print(f"{steps} steps in {seconds:.0f} s; validation loss {val_loss:.3f} nats/ch
 passage = val_text[: pick(fast=40, full=240)]
 model.eval()
 with torch.no_grad(), record_trace(model) as trace:
-    logits, _ = model(vocab.encode(passage).unsqueeze(0))
+    logits, _ = model(encode(passage).unsqueeze(0))
 gates = {name: values[:, 0].numpy() for name, values in trace[0, 0].items()}  # each (T, H)
 shown = min(hidden, 48)
 
@@ -232,7 +238,7 @@ variant_loss = {"LSTM": val_loss}
 variant_curves = {"LSTM": losses}
 for label, options in (("peephole", {"peephole": True}), ("coupled (CIFG)", {"coupled": True})):
     torch.manual_seed(0)
-    variant = RecurrentLanguageModel(len(vocab), E, hidden, cell="lstm", layer_options=options)
+    variant = RecurrentLanguageModel(tokenizer.vocab_size, E, hidden, cell="lstm", layer_options=options)
     variant_curves[label] = train(variant)
     variant_loss[label] = validation_loss(variant)
     print(f"{label:15s} validation loss {variant_loss[label]:.3f}")
@@ -255,7 +261,7 @@ save_figure(figure, "04_variants")
 print(f"""
 * One LSTM step written from the equations equals seqlab's LSTMCell and torch.nn.LSTMCell to {step_error:.0e}.
 * A {hidden}-unit character LSTM trained for {steps} steps reached a validation loss of {val_loss:.3f} nats/char
-  (a uniform guess: {math.log(len(vocab)):.3f}).
+  (a uniform guess: {math.log(tokenizer.vocab_size):.3f}).
 * On {len(passage)} held-out characters, {remembering} of {hidden} forget-gate units were above 0.9 more than half the
   time; cell unit {best_unit} correlated with the position in the line at r = {correlation[best_unit]:.2f}.
 * Parameters (E={E}, H={hidden}): LSTM {base_count:,}, peephole {peephole_count:,} (+3H), coupled {coupled_count:,};

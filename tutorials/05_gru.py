@@ -35,6 +35,7 @@
 # layer of the same sizes, $3H(I + H + 2)$ against $4H(I + H + 2)$.
 
 # %%
+import json
 import math
 
 import matplotlib.pyplot as plt
@@ -43,7 +44,8 @@ import torch
 
 from seqlab.data.corpora import load_tiny_shakespeare
 from seqlab.nn import GRU, LSTM, GRUCell, record_trace
-from seqlab.training.char_lm import CharLMConfig, train_char_lm
+from seqlab.training.run_config import load_run_config
+from seqlab.training.runner import train
 from seqlab.tutorials import pick, save_figure
 
 torch.manual_seed(0)
@@ -97,27 +99,30 @@ for I_, H_, layers in ((10, 20, 1), (32, 128, 2), (65, 256, 3)):
 # %% [markdown]
 # ## Trained on Tiny Shakespeare
 #
-# `seqlab.training.char_lm.train_char_lm` trains a character model (embedding → recurrent
-# layer → head) with AdamW and a cosine schedule, and estimates the validation loss on fixed
-# held-out blocks. We train the LSTM and both GRUs with the same seed, sizes and steps.
+# The `lm` recipe (what `seqlab train lm` runs, through `seqlab.training.runner.train`) trains a
+# character model (embedding → recurrent layer → head) with AdamW and a cosine schedule, and
+# measures the loss on the held-out last 10% of the text. We train the LSTM and both GRUs with the
+# same seed, sizes and steps.
 
 # %%
 text = load_tiny_shakespeare()
 steps = pick(fast=4, full=1500)
-base = dict(embedding_dim=32, hidden_size=pick(fast=16, full=192), num_layers=1, dropout=0.0,
-            block_size=pick(fast=12, full=64), batch_size=pick(fast=4, full=32), max_steps=steps,
-            max_seconds=None, eval_every=max(1, steps // pick(fast=1, full=15)), eval_batches=pick(fast=1, full=20),
-            sample_length=pick(fast=1, full=200))
+base = ["model.embedding_dim=32", f"model.hidden_size={pick(fast=16, full=192)}", "model.num_layers=1",
+        "model.dropout=0.0", f"data.block_size={pick(fast=12, full=64)}", f"data.batch_size={pick(fast=4, full=32)}",
+        f"data.limit={pick(fast=20_000, full=len(text))}", f"fit.max_steps={steps}", "fit.max_seconds=null",
+        f"fit.eval_every={max(1, steps // pick(fast=1, full=15))}", f"sample.length={pick(fast=1, full=200)}",
+        "fit.plots=false"]
 runs = {}
 for label, cell, options in (("LSTM", "lstm", {}), ("GRU, reset after", "gru", {}),
                              ("GRU, reset before", "gru", {"reset_after": False})):
-    runs[label] = train_char_lm(text, CharLMConfig(cell=cell, layer_options=options, **base))
-    result = runs[label]
-    print(f"{label:18s} {result.parameters:7,d} parameters  val {result.final_val_loss:.3f}  {result.seconds:.0f} s")
+    config = load_run_config("lm", None, [*base, f"model.arch={cell}", f"model.layer_options={json.dumps(options)}"])
+    runs[label] = result = train(config)
+    print(f"{label:18s} {result.parameters:7,d} parameters  val {result.results['loss']:.3f}  "
+          f"{result.history.seconds:.0f} s")
 
 figure, axes = plt.subplots(figsize=(7, 4))
 for label, result in runs.items():
-    history = [row for row in result.history if "val_loss" in row]
+    history = result.history.evaluations
     axes.plot([row["step"] for row in history], [row["val_loss"] for row in history], "o-",
               label=f"{label} ({result.parameters:,} parameters)")
 axes.axhline(math.log(65), color="grey", linestyle=":", label="uniform guess, ln 65")
@@ -163,7 +168,7 @@ print(f"""
   differ by up to {convention_gap:.3f}, so their weights are not interchangeable.
 * GRU/LSTM parameter counts {ratio_lines}: exactly 3/4 in every case, for either convention.
 * After {steps} steps on Tiny Shakespeare the validation losses were
-  {"; ".join(f"{label} {result.final_val_loss:.3f}" for label, result in runs.items())}
+  {"; ".join(f"{label} {result.results['loss']:.3f}" for label, result in runs.items())}
   (uniform guess {math.log(65):.3f}).
 * An untrained GRU's update gate stays near 0.5: mean |z_t - 0.5| = {spread_untrained:.3f}.
 """)

@@ -42,7 +42,8 @@ from seqlab.data.batching import pack, pad_sequences
 from seqlab.data.corpora import load_tiny_shakespeare
 from seqlab.data.samplers import BucketBatchSampler, padding_fraction
 from seqlab.nn import LSTM
-from seqlab.training.char_lm import CharLMConfig, train_char_lm
+from seqlab.training.run_config import load_run_config
+from seqlab.training.runner import train
 from seqlab.tutorials import pick, save_figure
 
 torch.manual_seed(0)
@@ -107,30 +108,31 @@ save_figure(figure, "07_dropout_masks")
 # %% [markdown]
 # ## Depth and dropout on Tiny Shakespeare
 #
-# One, two and three layers of the same width, trained for the same steps with
-# `seqlab.training.char_lm.train_char_lm`; then the deepest with inter-layer dropout and with
-# variational dropout.
+# One, two and three layers of the same width, trained for the same steps by the `lm` recipe
+# (`seqlab.training.runner.train`, what `seqlab train lm` runs); then the deepest with inter-layer
+# dropout and with variational dropout.
 
 # %%
 text = load_tiny_shakespeare()
 steps = pick(fast=3, full=1500)
-base = dict(embedding_dim=32, hidden_size=pick(fast=16, full=192), dropout=0.0, block_size=pick(fast=12, full=64),
-            batch_size=pick(fast=4, full=32), max_steps=steps, max_seconds=None,
-            eval_every=max(1, steps // pick(fast=1, full=15)), eval_batches=pick(fast=1, full=20),
-            sample_length=pick(fast=1, full=200))
-settings = {"1 layer": {"num_layers": 1}, "2 layers": {"num_layers": 2}, "3 layers": {"num_layers": 3},
-            "3 layers, dropout 0.2": {"num_layers": 3, "dropout": 0.2},
-            "3 layers, variational 0.2": {"num_layers": 3,
-                                          "layer_options": {"input_dropout": 0.2, "recurrent_dropout": 0.2}}}
+base = ["model.arch=lstm", "model.embedding_dim=32", f"model.hidden_size={pick(fast=16, full=192)}",
+        "model.dropout=0.0", f"data.block_size={pick(fast=12, full=64)}", f"data.batch_size={pick(fast=4, full=32)}",
+        f"data.limit={pick(fast=20_000, full=len(text))}", f"fit.max_steps={steps}", "fit.max_seconds=null",
+        f"fit.eval_every={max(1, steps // pick(fast=1, full=15))}", f"sample.length={pick(fast=1, full=200)}",
+        "fit.plots=false"]
+settings = {"1 layer": ["model.num_layers=1"], "2 layers": ["model.num_layers=2"], "3 layers": ["model.num_layers=3"],
+            "3 layers, dropout 0.2": ["model.num_layers=3", "model.dropout=0.2"],
+            "3 layers, variational 0.2": ["model.num_layers=3",
+                                          "model.layer_options={input_dropout: 0.2, recurrent_dropout: 0.2}"]}
 runs = {}
 for label, options in settings.items():
-    runs[label] = train_char_lm(text, CharLMConfig(cell="lstm", **(base | options)))
-    print(f"{label:26s} {runs[label].parameters:7,d} parameters  val {runs[label].final_val_loss:.3f}  "
-          f"{runs[label].seconds:.0f} s")
+    runs[label] = result = train(load_run_config("lm", None, [*base, *options]))
+    print(f"{label:26s} {result.parameters:7,d} parameters  val {result.results['loss']:.3f}  "
+          f"{result.history.seconds:.0f} s")
 
 figure, axes = plt.subplots(figsize=(7, 4))
 for label, result in runs.items():
-    history = [row for row in result.history if "val_loss" in row]
+    history = result.history.evaluations
     axes.plot([r["step"] for r in history], [r["val_loss"] for r in history], "o-", label=label)
 axes.axhline(math.log(65), color="grey", linestyle=":", label="uniform guess")
 axes.set_xlabel("step")
@@ -182,7 +184,7 @@ save_figure(figure, "07_line_lengths")
 # ## What you saw
 
 # %%
-loss_lines = ", ".join(f"{label} {result.final_val_loss:.3f}" for label, result in runs.items())
+loss_lines = ", ".join(f"{label} {result.results['loss']:.3f}" for label, result in runs.items())
 print(f"""
 * A 3-layer LSTM equals three 1-layer LSTMs chained with the same weights ({chain_error:.0e}).
 * With input_dropout={p} the {int(variational_zero[0].sum())} dropped input units of the sequence were the same at

@@ -34,8 +34,8 @@ import numpy as np
 import torch
 
 from seqlab.metrics.classification import confusion_matrix, f1_score
-from seqlab.training.recipes import load_run_config
-from seqlab.training.tasks.classification import build_data, load, train
+from seqlab.training.run_config import load_run_config
+from seqlab.training.runner import load_run, train
 from seqlab.tutorials import pick, save_figure, scratch_dir
 
 torch.manual_seed(0)
@@ -52,7 +52,6 @@ overrides = pick(fast=["data.limit=800", "model.embedding_dim=32", "model.hidden
                  full=["fit.max_seconds=null"])
 config = load_run_config("sentiment", "sentiment", overrides)
 run_dir = scratch_dir() / "sentiment-run"
-run_dir.mkdir(exist_ok=True)
 result = train(config, run_dir)
 history = result.history
 print(f"{result.parameters:,} parameters, {history.steps} steps in {history.seconds:.0f} s; "
@@ -66,12 +65,12 @@ print(f"{result.parameters:,} parameters, {history.steps} steps in {history.seco
 # two classes (macro F1).
 
 # %%
-classifier = load(run_dir, config)
-data = build_data(config, vocabulary=classifier.vocabulary, seed=config.fit.seed)
+run = load_run(run_dir)  # the best checkpoint, its tokenizer and label names
+data = run.recipe.build_data(run.config, run.tokenizers)  # the same held-out split, encoded by the run's tokenizer
 predicted, actual = [], []
 with torch.no_grad():
     for batch in data.val:
-        predicted.append(classifier.model(batch.inputs, batch.lengths).argmax(-1))
+        predicted.append(run.model(batch.inputs, batch.lengths).argmax(-1))
         actual.append(batch.targets)
 predicted, actual = torch.cat(predicted), torch.cat(actual)
 C = confusion_matrix(predicted, actual, 2).double()
@@ -88,7 +87,7 @@ print(f"validation: accuracy {accuracy:.3f}, macro F1 {macro_f1:.3f} (majority c
 
 examples = ["a gripping , beautifully acted film", "a tedious mess with no redeeming qualities",
             "the plot is thin but the actors are charming"]
-for text, (label, probability) in zip(examples, classifier.predict(examples)):
+for text, (label, probability) in zip(examples, run.recipe.classify(run, examples)):
     print(f"{label:9s} {probability:.2f}  {text}")
 
 figure, (left, right) = plt.subplots(1, 2, figsize=(11, 4))
@@ -100,8 +99,8 @@ left.set_title("training")
 right.imshow(C.numpy(), cmap="Blues")
 for (y, k), count in np.ndenumerate(C.numpy()):
     right.text(k, y, int(count), ha="center", va="center")
-right.set_xticks([0, 1], classifier.labels)
-right.set_yticks([0, 1], classifier.labels)
+right.set_xticks([0, 1], run.state["labels"])
+right.set_yticks([0, 1], run.state["labels"])
 right.set_xlabel("predicted")
 right.set_ylabel("true")
 right.set_title(f"validation: accuracy {accuracy:.3f}, macro F1 {macro_f1:.3f}")

@@ -34,6 +34,7 @@ import torch.nn.functional as F
 
 from seqlab.data.batching import pad_sequences
 from seqlab.data.loaders import load_fra_eng
+from seqlab.generation import strip
 from seqlab.metrics.translation import bleu
 from seqlab.models.seq2seq import Seq2SeqAttention
 from seqlab.nn import AdditiveAttention
@@ -116,7 +117,9 @@ print(f"{steps} steps: cross-entropy {losses[0]:.2f} -> {sum(losses[-10:]) / len
 # %%
 evaluated = test_pairs[: pick(fast=40, full=len(test_pairs))]
 src, src_lengths, _ = encode_pairs(evaluated)
-hypotheses = [target_tok.decode(ids) for ids in model.translate(src, src_lengths, BOS, EOS, max_len=20)]
+start = torch.full((len(evaluated), 1), BOS)  # every translation starts from <bos>
+generated = model.generate(start, 20, source=src, source_lengths=src_lengths, eos_id=EOS)  # greedy
+hypotheses = [target_tok.decode(ids) for ids in strip(generated, 1, EOS)]
 references = [fr.lower() for _, fr in evaluated]
 score = bleu(hypotheses, references)
 for (en, fr), hyp in list(zip(evaluated, hypotheses))[:5]:
@@ -125,7 +128,8 @@ print(f"BLEU on {len(evaluated)} held-out pairs: {score:.1f}")
 
 example = max(evaluated[:20], key=lambda pair: len(pair[0].split()))
 src, src_lengths, _ = encode_pairs([example])
-output_ids = model.translate(src, src_lengths, BOS, EOS, max_len=20)[0]
+output_ids = strip(model.generate(torch.tensor([[BOS]]), 20, source=src, source_lengths=src_lengths, eos_id=EOS), 1,
+                   EOS)[0]
 tgt_in = torch.tensor([[BOS, *output_ids]])
 with torch.no_grad():
     model.eval()

@@ -32,9 +32,10 @@ import matplotlib.pyplot as plt
 import torch
 
 from seqlab.nn import TransformerEncoderLayer
-from seqlab.training.config import FitConfig, apply_overrides
+from seqlab.training.config import FitConfig
 from seqlab.training.optim import Schedule
-from seqlab.training.tasks.translation import TranslationConfig, train
+from seqlab.training.run_config import load_run_config
+from seqlab.training.runner import train
 from seqlab.tutorials import pick, save_figure, scratch_dir
 
 torch.manual_seed(0)
@@ -78,9 +79,9 @@ overrides = pick(fast=["data.limit=3000", "data.test_sources=40", "data.val_sour
                        "fit.max_steps=25", "fit.warmup_steps=5", "fit.eval_every=25", "fit.plots=false",
                        "max_len=15"],
                  full=[])
-config = apply_overrides(TranslationConfig(), overrides)
+config = load_run_config("translate", None, overrides)
 result = train(config, scratch_dir() / "translate-run")
-test = result.test_metrics
+test = result.results
 losses = result.history.losses
 for example in test["examples"][:5]:
     print(f"{example['source']!r:30s} -> {example['greedy']!r:32s} (reference {example['reference']!r})")

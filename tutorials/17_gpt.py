@@ -34,7 +34,7 @@ import torch.nn.functional as F
 
 from seqlab.data.corpora import load_tiny_shakespeare, split_fraction
 from seqlab.models.gpt import GPT, GPTConfig
-from seqlab.text.characters import CharacterVocabulary
+from seqlab.text.factories import character_tokenizer
 from seqlab.tutorials import pick, save_figure
 
 torch.manual_seed(0)
@@ -44,8 +44,14 @@ torch.manual_seed(0)
 
 # %%
 text = load_tiny_shakespeare()
-vocab = CharacterVocabulary.from_text(text)
-config = GPTConfig(vocab_size=len(vocab), block_size=pick(fast=32, full=128), n_layer=pick(fast=2, full=4),
+tokenizer = character_tokenizer(text)  # one id per character of the text
+
+
+def encode(chunk: str) -> torch.Tensor:
+    return torch.tensor(tokenizer.encode(chunk).ids)
+
+
+config = GPTConfig(vocab_size=tokenizer.vocab_size, block_size=pick(fast=32, full=128), n_layer=pick(fast=2, full=4),
                    n_head=4, n_embd=pick(fast=32, full=128), dropout=pick(fast=0.0, full=0.1))
 model = GPT(config)
 V, T_max, L, E = config.vocab_size, config.block_size, config.n_layer, config.n_embd
@@ -59,7 +65,7 @@ print(f"{parameters:,} parameters = V*E + T*E + L(12E^2 + 13E) + 2E (the output 
 
 # %%
 train_text, val_text = split_fraction(text, 0.9)
-train_ids, val_ids = vocab.encode(train_text), vocab.encode(val_text)
+train_ids, val_ids = encode(train_text), encode(val_text)
 
 
 def random_batch(data, generator, batch=32):
@@ -104,7 +110,7 @@ print(f"{steps} steps in {train_seconds:.0f} s; validation loss {val_loss:.3f} n
 # same characters; we time them, then sample with temperature 0.8 and top-k 20.
 
 # %%
-prompt = vocab.encode("ROMEO:\n").unsqueeze(0)
+prompt = encode("ROMEO:\n").unsqueeze(0)
 new_tokens = T_max - prompt.shape[1]
 timings = {}
 outputs = {}
@@ -114,8 +120,8 @@ for use_cache in (True, False):
     timings["with cache" if use_cache else "without cache"] = time.perf_counter() - started
 assert torch.equal(outputs[True], outputs[False])
 sample = model.generate(prompt, new_tokens, temperature=0.8, top_k=20, generator=torch.Generator().manual_seed(1))
-sample_text = vocab.decode(sample[0].tolist())
-print(f"greedy, identical with and without the cache: {vocab.decode(outputs[True][0].tolist())!r}")
+sample_text = tokenizer.decode(sample[0].tolist())
+print(f"greedy, identical with and without the cache: {tokenizer.decode(outputs[True][0].tolist())!r}")
 print(f"sampled (temperature 0.8, top-k 20):\n{sample_text}")
 
 figure, (left, right) = plt.subplots(1, 2, figsize=(11, 4))

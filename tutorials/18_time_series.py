@@ -30,20 +30,23 @@
 # on the training rows; below 1 beats the in-sample seasonal naive.
 
 # %%
+import time
+
 import matplotlib.pyplot as plt
 import numpy as np
 
 from seqlab.metrics.forecast import mae, mase
 from seqlab.series.baselines import seasonal_naive
-from seqlab.training.config import apply_overrides
-from seqlab.training.tasks.forecasting import ForecastingConfig, load_series, train
+from seqlab.training.run_config import load_run_config
+from seqlab.training.runner import load_run, train
+from seqlab.training.tasks.forecasting import load_series
 from seqlab.tutorials import pick, save_figure, scratch_dir
 
 # %% [markdown]
 # ## Baseline and metric, by hand
 
 # %%
-config = apply_overrides(ForecastingConfig(), pick(
+config = load_run_config("forecast", "airline", pick(
     fast=["model.ensemble=1", "fit.epochs=2", "model.hidden_size=8", "fit.plots=false", "data.backtest_start=1960-01"],
     full=["model.ensemble=5"]))
 series = load_series(config.data)
@@ -64,42 +67,47 @@ print(f"{len(y)} months, season m={m}; training rows before {config.data.backtes
 # %% [markdown]
 # ## Train, backtest, compare
 #
-# seqlab's forecasting task (`seqlab.training.tasks.forecasting.train`) trains the forecaster
-# (an ensemble of `model.ensemble` LSTMs) on the
-# rows before the first origin and backtests it beside the baselines on the same origins.
+# seqlab's forecasting recipe (`seqlab train forecast`, here through `seqlab.training.runner.train`)
+# trains the forecaster (an ensemble of `model.ensemble` LSTMs) on the rows before the first origin
+# and backtests it beside the baselines on the same origins.
 
 # %%
+started = time.perf_counter()
 result = train(config, scratch_dir() / "forecast-run")
-methods = list(result.metrics)
+seconds = time.perf_counter() - started
+metrics = result.results["all_points"]
+run = load_run(scratch_dir() / "forecast-run")  # the ensemble, the scaler and the series, from the checkpoint
+backtests = run.recipe.backtest(run.model, run.config, run.state)["backtests"]
+methods = list(metrics)
 for name in methods:
-    scores = result.metrics[name]
+    scores = metrics[name]
     print(f"{name:15s} MASE {scores['mase']:.3f}  MAE {scores['mae']:.1f}  RMSE {scores['rmse']:.1f}  "
           f"sMAPE {scores['smape']:.2f}")
 
 figure, (left, right) = plt.subplots(1, 2, figsize=(12, 4))
 left.plot(np.arange(len(y)), y, color="black", label="passengers (thousands)")
 for name in methods:
-    backtest = result.backtests[name]
+    backtest = backtests[name]
     left.plot(backtest.origins + P - 1, backtest.forecasts[:, -1], label=f"{name}, {P} months ahead")
 left.axvline(first, color="grey", linestyle=":")
 left.set_xlabel("month")
 left.legend(fontsize="small")
 left.set_title("rolling-origin forecasts")
-right.bar(methods, [result.metrics[name]["mase"] for name in methods])
+right.bar(methods, [metrics[name]["mase"] for name in methods])
 right.axhline(1.0, color="grey", linestyle=":")
 right.set_ylabel("MASE (all horizons)")
-right.set_title(f"{len(result.backtests['model'].origins)} origins, horizon {P}")
+right.set_title(f"{len(backtests['model'].origins)} origins, horizon {P}")
 save_figure(figure, "18_backtest")
 
 # %% [markdown]
 # ## What you saw
 
 # %%
-ranking = sorted(methods, key=lambda name: result.metrics[name]["mase"])
+ranking = sorted(methods, key=lambda name: metrics[name]["mase"])
 print(f"""
 * The seasonal-naive forecast and MASE written by hand equal seqlab's.
-* Trained on {result.n_train} months ({result.parameters:,} parameters per model, ensemble of
-  {config.model.ensemble}) and backtested over {len(result.backtests["model"].origins)} origins, {P} months ahead,
-  in {result.seconds:.0f} s:
-  {"; ".join(f"{name} MASE {result.metrics[name]['mase']:.3f}" for name in ranking)} (best first).
+* Trained on {result.results["n_train"]} months ({result.parameters:,} parameters in the ensemble of
+  {config.model.ensemble}) and backtested over {len(backtests["model"].origins)} origins, {P} months ahead,
+  in {seconds:.0f} s:
+  {"; ".join(f"{name} MASE {metrics[name]['mase']:.3f}" for name in ranking)} (best first).
 """)

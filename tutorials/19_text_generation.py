@@ -36,7 +36,7 @@ from seqlab.generation.sampling import filter_logits
 from seqlab.metrics.language import bits_per_char, perplexity
 from seqlab.models.gpt import GPT, GPTConfig
 from seqlab.models.rnn_lm import RecurrentLanguageModel
-from seqlab.text.characters import CharacterVocabulary
+from seqlab.text.factories import character_tokenizer
 from seqlab.tutorials import pick, save_figure
 
 torch.manual_seed(0)
@@ -64,14 +64,20 @@ print(f"probabilities {probs.numpy().round(3)}: top-3 keeps {int(torch.isfinite(
 
 # %%
 text = load_tiny_shakespeare()
-vocab = CharacterVocabulary.from_text(text)
+tokenizer = character_tokenizer(text)  # one id per character of the text
+
+
+def encode(chunk: str) -> torch.Tensor:
+    return torch.tensor(tokenizer.encode(chunk).ids)
+
+
 train_text, val_text = split_fraction(text, 0.9)
-train_ids, val_ids = vocab.encode(train_text), vocab.encode(val_text)
+train_ids, val_ids = encode(train_text), encode(val_text)
 block, steps = pick(fast=32, full=128), pick(fast=25, full=3000)
 width = pick(fast=48, full=192)
 
-lstm = RecurrentLanguageModel(len(vocab), width, width, num_layers=2, cell="lstm", tie_weights=True)
-gpt = GPT(GPTConfig(vocab_size=len(vocab), block_size=block, n_layer=pick(fast=2, full=4), n_head=4,
+lstm = RecurrentLanguageModel(tokenizer.vocab_size, width, width, num_layers=2, cell="lstm", tie_weights=True)
+gpt = GPT(GPTConfig(vocab_size=tokenizer.vocab_size, block_size=block, n_layer=pick(fast=2, full=4), n_head=4,
                     n_embd=pick(fast=32, full=128)))
 models = {"LSTM": lstm, "GPT": gpt}
 
@@ -119,14 +125,14 @@ for name, model in models.items():
 # The same prompt, continued by each model at two temperatures, and with nucleus sampling.
 
 # %%
-prompt = vocab.encode("KING RICHARD:\n").unsqueeze(0)
+prompt = encode("KING RICHARD:\n").unsqueeze(0)
 new = block - prompt.shape[1]
 samples = {}
 for name, model in models.items():
     for label, options in (("temperature 0.5", {"temperature": 0.5}), ("temperature 1.0", {"temperature": 1.0}),
-                           ("top-p 0.9", {"top_p": 0.9})):
+                           ("top-p 0.9", {"temperature": 1.0, "top_p": 0.9})):
         ids = model.generate(prompt, new, generator=torch.Generator().manual_seed(0), **options)
-        samples[name, label] = vocab.decode(ids[0, prompt.shape[1]:].tolist())
+        samples[name, label] = tokenizer.decode(ids[0, prompt.shape[1]:].tolist())
         print(f"--- {name}, {label}:\n{samples[name, label]}")
 
 
@@ -142,7 +148,7 @@ for name, curve in curves.items():
     window = max(1, steps // 20)
     axes.plot([sum(curve[i:i + window]) / window for i in range(len(curve) - window + 1)],
               label=f"{name} (validation {val_loss[name]:.3f})")
-axes.axhline(math.log(len(vocab)), color="grey", linestyle=":", label="uniform, ln 65")
+axes.axhline(math.log(tokenizer.vocab_size), color="grey", linestyle=":", label="uniform, ln 65")
 axes.set_xlabel("step")
 axes.set_ylabel("training loss (nats/char)")
 axes.legend()

@@ -13,34 +13,33 @@ def run_cli(*args, cwd=None):
 
 
 def test_demo_trains_and_writes_its_run_folder(tmp_path):
-    result = run_cli("demo", "--sections", "lm,gradients,sentiment", "--seconds", "900", "--steps", "30",
-                     "--sentiment-seconds", "5", "--runs", str(tmp_path))
+    result = run_cli("demo", "--sections", "lm,gradients", "--steps", "30", "--runs", str(tmp_path))
     assert result.returncode == 0, result.stderr
     (run_dir,) = list(tmp_path.iterdir())
-    summary = json.loads((run_dir / "lm" / "summary.json").read_text())
-    assert summary["steps"] == 30
-    # 30 steps of a real model on real text already beat a uniform guess over the characters.
-    assert summary["final_val_loss"] < summary["uniform_loss"]
-    assert len((run_dir / "lm" / "sample.txt").read_text()) == 300
-    for name in ("config.json", "vocabulary.json", "model.safetensors", "history.json"):
-        assert (run_dir / "lm" / name).stat().st_size > 0
     tour = json.loads((run_dir / "summary.json").read_text())
-    assert set(tour) == {"lm", "gradients", "sentiment"}
+    assert set(tour) == {"lm", "gradients"}
+    lm = tour["lm"]
+    assert lm["steps"] == 30
+    # 30 steps of a real model on real text already beat a uniform guess over the characters.
+    assert lm["val_loss"] < lm["uniform_loss"]
+    sample = (run_dir / "lm" / "sample.txt").read_text()
+    assert sample.startswith("ROMEO:") and len(sample) == 300 + len("ROMEO:")
+    for name in ("config.json", "tokenizer.json", "checkpoints/best.safetensors", "history.json", "results.json"):
+        assert (run_dir / "lm" / name).stat().st_size > 0  # the lm section is a run folder like any other
     # the textbook's claim, measured: more of the gradient reaches step 0 through an LSTM than through a tanh RNN
     cells = tour["gradients"]["cells"]
     assert cells["lstm"]["grad_ratio"] > cells["rnn_tanh"]["grad_ratio"]
-    assert 0.0 <= tour["sentiment"]["accuracy"] <= 1.0
     html = (run_dir / "report.html").read_text()
-    assert html.count("data:image/png;base64,") >= 3  # figures embedded: the report stands alone
+    assert html.count("data:image/png;base64,") >= 2  # figures embedded: the report stands alone
     assert "Character-level language model" in (run_dir / "report.md").read_text()
     assert str(run_dir) in result.stdout
 
 
 @pytest.mark.parametrize("args, expected", [
     (("demo", "--cell", "transformer"), "cell: expected one of rnn, lstm, gru"),
-    (("demo", "--seconds", "-1"), "lm_seconds: expected a positive number of seconds"),
+    (("demo", "--steps", "-1"), "lm_steps: expected an integer >= 1, got -1"),
     (("demo", "--sections", "lm,poetry"), "sections: expected some of lm, gradients"),
-    (("demo", "--seconds", "abc"), "--seconds"),
+    (("demo", "--steps", "abc"), "--steps"),
     (("no-such-command",), "No such command"),
 ])
 def test_bad_input_is_one_line_and_exit_code_2(tmp_path, args, expected):

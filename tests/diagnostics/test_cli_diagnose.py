@@ -47,8 +47,26 @@ def test_diagnose_gates_of_an_untrained_gru(tmp_path, capsys):
     (["diagnose", "gradients", "--cells", "rnn,lstm"], "cells: expected names from"),
     (["diagnose", "gradients", "--loss", "first"], "loss: expected one of last, every"),
     (["diagnose", "gates", "--cell", "transformer"], "cell: expected one of lstm, gru, rnn"),
-    (["diagnose", "gates", "--text", "x"], "text: expected at least 2 characters"),
+    (["diagnose", "gates", "--text", "x"], "text: expected at least 2 tokens"),
 ])
 def test_bad_input_is_one_line_with_exit_code_2(tmp_path, capsys, argv, expected):
     code, text = run([*argv, "--runs", str(tmp_path)], capsys)
     assert code == 2 and expected in text and "Traceback" not in text
+
+
+@pytest.mark.parametrize("arch", ["gru", "gpt"])
+def test_diagnose_gates_reads_any_language_model_run(tmp_path, capsys, arch):
+    """A `seqlab train lm` run (and so the tour's lm/ section, the same run folder) is read from its checkpoint."""
+    code, text = run(["train", "lm", "data.limit=4000", "data.block_size=16", "data.batch_size=8",
+                      f"model.arch={arch}", "model.num_layers=1", "model.hidden_size=16", "model.embedding_dim=8",
+                      "model.n_layer=1", "model.n_head=1", "model.n_embd=8", "fit.max_steps=3", "fit.eval_every=3",
+                      "sample.length=5", "--runs", str(tmp_path / "runs")], capsys)
+    assert code == 0, text
+    (lm_run,) = (tmp_path / "runs").iterdir()
+    code, text = run(["diagnose", "gates", "--run", str(lm_run), "--text", "First Citizen", "--runs",
+                      str(tmp_path / "diag")], capsys)
+    if arch == "gru":
+        assert code == 0, text
+        assert f"trained GRU from {lm_run}" in " ".join(text.split())
+    else:
+        assert code == 2 and "reads a recurrent language model" in text and "Traceback" not in text

@@ -1,11 +1,9 @@
-"""Gate traces over a text: what they hold, saturation statistics, loading a demo run, and errors."""
-
-import json
+"""Gate traces over a text: what they hold, saturation statistics, and errors."""
 
 import pytest
 import torch
 
-from seqlab.diagnostics.gates import load_char_lm, saturation, trace_text, untrained_char_lm
+from seqlab.diagnostics.gates import saturation, trace_text, untrained_char_lm
 from seqlab.errors import SeqlabError
 
 
@@ -22,29 +20,20 @@ def test_saturation_counts_sigmoid_gates_near_0_and_1_and_tanh_candidates_near_p
 
 @pytest.mark.parametrize("cell, names", [("lstm", {"h", "c", "i", "f", "g", "o"}), ("gru", {"h", "r", "z", "n"})])
 def test_trace_text_records_every_gate_per_character_and_the_per_step_loss(cell, names):
-    model, vocab = untrained_char_lm(cell, hidden_size=16)
+    model, tokenizer = untrained_char_lm(cell, hidden_size=16)
     text = "To be, or not"
-    trace = trace_text(model, vocab, text)
+    trace = trace_text(model, tokenizer, text)
     assert trace.tokens == list(text) and len(trace.loss_per_step) == len(text) - 1
     assert set(trace.gates[0]) == names and all(v.shape == (len(text), 16) for v in trace.gates[0].values())
     # the traced h is what the model outputs: the last step's logits come from it
-    logits, _ = model(vocab.encode(text).unsqueeze(0))
+    logits, _ = model(torch.tensor([tokenizer.encode(text).ids]))
     torch.testing.assert_close(model.head(trace.gates[0]["h"][-1]), logits[0, -1])
 
 
-def test_a_demo_run_folder_loads_without_pickle(tmp_path):
-    from safetensors.torch import save_file
+def test_only_a_recurrent_language_model_is_traced():
+    from seqlab.models import GPT, GPTConfig
 
-    model, vocab = untrained_char_lm("gru", hidden_size=8)
-    config = {"task": "char_lm", "cell": "gru", "embedding_dim": 32, "hidden_size": 8, "num_layers": 1,
-              "dropout": 0.0, "layer_options": {}}
-    (tmp_path / "config.json").write_text(json.dumps(config))
-    (tmp_path / "vocabulary.json").write_text(json.dumps(vocab.to_dict()))
-    save_file({k: v.contiguous() for k, v in model.state_dict().items()}, tmp_path / "model.safetensors")
-    loaded, loaded_vocab = load_char_lm(tmp_path)
-    ids = vocab.encode("Hello").unsqueeze(0)
-    torch.testing.assert_close(loaded(ids)[0], model.eval()(ids)[0])
-    assert loaded_vocab.characters == vocab.characters
-    (tmp_path / "model.safetensors").unlink()
-    with pytest.raises(SeqlabError, match=r"missing model\.safetensors"):
-        load_char_lm(tmp_path)
+    _, tokenizer = untrained_char_lm("gru", hidden_size=8)
+    gpt = GPT(GPTConfig(vocab_size=tokenizer.vocab_size, block_size=16, n_layer=1, n_head=1, n_embd=8))
+    with pytest.raises(SeqlabError, match=r"expected a recurrent language model .* got GPT"):
+        trace_text(gpt, tokenizer, "To be")

@@ -58,7 +58,7 @@ def test_clipping_by_norm_and_by_value_and_their_statistics():
 
 def test_a_gru_learns_the_adding_problem_below_its_baseline_and_runs_are_reproducible():
     config = LongMemoryConfig(task="adding", cell="gru", T=10, hidden_size=16, batch_size=32, steps=120,
-                              learning_rate=1e-2, eval_every=40, test_size=256)
+                              lr=1e-2, eval_every=40, test_size=256)
     result = run_long_memory(config)
     assert result.history[0]["test_loss"] > result.baseline  # untrained: worse than predicting 1
     assert result.final_test_loss < 0.5 * result.baseline
@@ -69,7 +69,7 @@ def test_a_gru_learns_the_adding_problem_below_its_baseline_and_runs_are_reprodu
 
 
 def test_copy_task_loss_falls_towards_its_baseline_and_the_experiment_writes_its_files(tmp_path):
-    config = LongMemoryConfig(T=5, hidden_size=16, batch_size=32, steps=60, learning_rate=1e-2, eval_every=30,
+    config = LongMemoryConfig(T=5, hidden_size=16, batch_size=32, steps=60, lr=1e-2, eval_every=30,
                               test_size=128)
     summary = run_experiment("copy", ["lstm", "rnn_tanh"], config, tmp_path)
     for cell in ("lstm", "rnn_tanh"):

@@ -23,7 +23,7 @@ def _one_thread():
                                                   ("transformer", "max"), ("transformer", "mean")])
 def test_padding_does_not_change_the_logits(encoder, pooling):
     torch.manual_seed(0)
-    model = SequenceClassifier(30, 3, embedding_dim=8, encoder=encoder, hidden_size=12, nhead=2, pooling=pooling,
+    model = SequenceClassifier(30, 3, embedding_dim=8, arch=encoder, hidden_size=12, nhead=2, pooling=pooling,
                                dropout=0.0).double().eval()
     short = torch.randint(1, 30, (1, 4))
     padded = torch.cat([short, torch.zeros(1, 3, dtype=torch.long)], dim=1)  # (1, 7) with 3 pads
@@ -47,7 +47,7 @@ def test_last_pooling_reads_both_directions_final_states():
 @pytest.mark.parametrize("encoder", ["lstm", "gru", "transformer"])
 def test_it_learns_a_tiny_batch(encoder):
     torch.manual_seed(0)
-    model = SequenceClassifier(20, 2, embedding_dim=16, encoder=encoder, hidden_size=16, nhead=2, dropout=0.0)
+    model = SequenceClassifier(20, 2, embedding_dim=16, arch=encoder, hidden_size=16, nhead=2, dropout=0.0)
     inputs, lengths = torch.randint(1, 20, (8, 6)), torch.tensor([6, 5, 4, 6, 3, 6, 2, 6])
     labels = torch.tensor([0, 1, 0, 1, 1, 0, 1, 0])
     optimizer = torch.optim.Adam(model.parameters(), lr=0.02)
@@ -72,9 +72,9 @@ def test_word_vectors_initialise_the_embedding():
 
 
 def test_bad_arguments():
-    with pytest.raises(SeqlabError, match="encoder: expected one of"):
-        SequenceClassifier(5, 2, encoder="cnn")
+    with pytest.raises(SeqlabError, match="arch: expected one of"):
+        SequenceClassifier(5, 2, arch="cnn")
     with pytest.raises(SeqlabError, match="needs a recurrent encoder"):
-        SequenceClassifier(5, 2, encoder="transformer", pooling="last")
+        SequenceClassifier(5, 2, arch="transformer", pooling="last")
     with pytest.raises(SeqlabError, match=r"expected token ids of shape \(B, T\)"):
         SequenceClassifier(5, 2)(torch.zeros(3, dtype=torch.long))

@@ -7,6 +7,7 @@ import torch
 import torch.nn.functional as F
 
 from seqlab.errors import SeqlabError
+from seqlab.generation import beam_search
 from seqlab.models.gpt import GPT, GPTConfig
 
 
@@ -76,7 +77,9 @@ def test_attention_weights_are_causal():
 def test_beam_search_scores_its_own_output():
     model = tiny()
     prompt = torch.randint(23, (2, 3))
-    results = model.beam_search(prompt, 5, beam_size=3, length_penalty=0.0)
+    results = beam_search(model.decoding_step, model.decoding_state(), prompt, 5, beam_size=3, length_penalty=0.0)
+    assert torch.equal(model.generate(prompt, 5, beam_size=3, length_penalty=0.0)[:, 3:],
+                       torch.tensor([h.tokens for h in results]))  # generate returns the beam's best
     for row, hyp in zip(prompt, results):
         seq = torch.cat((row, torch.tensor(hyp.tokens)))[None]
         log_probs = model(seq[:, :-1]).log_softmax(-1)[0, 2:]
@@ -86,12 +89,24 @@ def test_beam_search_scores_its_own_output():
     assert all(h.log_prob >= float(g) - 1e-9 for h, g in zip(results, greedy_logp))
 
 
-def test_too_long_input_and_bad_config_raise():
+def test_generation_slides_the_context_window_past_block_size():
+    model, prompt = tiny(), torch.randint(23, (2, 30))
+    with_cache = model.generate(prompt, 8)  # the cache serves 32 positions, then the window slides
+    without = model.generate(prompt, 8, use_cache=False)
+    assert torch.equal(with_cache, without) and with_cache.shape == (2, 38)
+    for t in range(32, 38):  # past the window, each token is the argmax given the last block_size tokens
+        assert torch.equal(model(with_cache[:, t - 32:t])[:, -1].argmax(-1), with_cache[:, t])
+
+
+def test_too_long_input_bad_prompts_and_bad_config_raise():
     with pytest.raises(SeqlabError, match="block_size"):
         tiny()(torch.zeros(1, 33, dtype=torch.long))
-    with pytest.raises(SeqlabError, match="use_cache=False"):
-        tiny().generate(torch.zeros(1, 30, dtype=torch.long), 5)
-    assert tiny().generate(torch.zeros(1, 30, dtype=torch.long), 5, use_cache=False).shape == (1, 35)
+    with pytest.raises(SeqlabError, match=r"prompt: expected ids in \[0, 23\), got ids from 0 to 99"):
+        tiny().generate(torch.tensor([[0, 99]]), 2)
+    with pytest.raises(SeqlabError, match="max_new_tokens: expected an integer >= 0, got -5"):
+        tiny().generate(torch.zeros(1, 1, dtype=torch.long), -5)
+    with pytest.raises(SeqlabError, match="temperature: expected a finite number, got nan"):
+        tiny().generate(torch.zeros(1, 1, dtype=torch.long), 2, temperature=float("nan"))
     with pytest.raises(SeqlabError, match="divisible"):
         GPTConfig(n_embd=10, n_head=3).validate()
 

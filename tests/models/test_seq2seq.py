@@ -7,6 +7,7 @@ import torch
 import torch.nn.functional as F
 
 from seqlab.errors import SeqlabError
+from seqlab.generation import strip
 from seqlab.models.seq2seq import Seq2SeqAttention
 from seqlab.models.t5 import T5, T5Config
 from seqlab.models.transformer import TransformerSeq2Seq
@@ -15,6 +16,13 @@ PAD, BOS, EOS = 0, 1, 2
 
 
 @pytest.fixture(autouse=True, scope="module")
+
+def translate(model, src, lengths, max_len, **decoding) -> list[list[int]]:
+    """The target ids of each source (without BOS and EOS), through the models' one ``generate``."""
+    start = torch.full((src.shape[0], 1), BOS, dtype=torch.long)
+    out = model.generate(start, max_len, source=src, source_lengths=lengths, eos_id=EOS, **decoding)
+    return strip(out, 1, EOS)
+
 def _one_thread():
     """Tiny models gain nothing from threads, and on a shared loaded machine two threads spin-wait."""
     threads = torch.get_num_threads()
@@ -82,8 +90,8 @@ def test_transformer_decoder_is_causal_and_its_cache_matches_the_full_pass():
     changed = tgt_in.clone()
     changed[:, 3] = 9
     torch.testing.assert_close(model(src, lengths, changed)[:, :3], full[:, :3], atol=0, rtol=0)
-    state = model.start_decoding(src, lengths)
-    steps = [model._step(tgt_in[:, : t + 1], state)[0] for t in range(tgt_in.shape[1])]
+    state = model.decoding_state(src, lengths)
+    steps = [model.decoding_step(tgt_in[:, : t + 1], state)[0] for t in range(tgt_in.shape[1])]
     torch.testing.assert_close(torch.stack(steps, 1), full, atol=1e-12, rtol=1e-10)
 
 
@@ -95,8 +103,8 @@ def test_it_learns_to_reverse_one_tiny_batch(name, steps, lr):
     loss = overfit(model, steps, lr)
     assert loss < 0.05, loss
     src, lengths, _, _, expected = reversal_batch()
-    assert model.translate(src, lengths, BOS, EOS, max_len=8) == expected
-    assert model.translate(src, lengths, BOS, EOS, max_len=8, beam_size=3) == expected
+    assert translate(model, src, lengths, max_len=8) == expected
+    assert translate(model, src, lengths, max_len=8, beam_size=3) == expected
 
 
 def test_bad_arguments_raise():
@@ -144,8 +152,8 @@ def test_t5_learns_to_reverse_one_tiny_batch():
     model = tiny_t5()
     assert overfit(model, 80, 3e-3) < 0.05
     src, lengths, _, _, expected = reversal_batch()
-    assert model.translate(src, lengths, BOS, EOS, max_len=8) == expected
-    assert model.translate(src, lengths, BOS, EOS, max_len=8, beam_size=3) == expected
+    assert translate(model, src, lengths, max_len=8) == expected
+    assert translate(model, src, lengths, max_len=8, beam_size=3) == expected
 
 
 @pytest.mark.parametrize("name", ["gru-additive", "transformer"])
@@ -154,10 +162,10 @@ def test_sampled_translation_is_seeded_and_beam_with_temperature_is_refused(name
     src, lengths, _, _, _ = reversal_batch()
 
     def sample(seed):
-        return model.translate(src, lengths, BOS, EOS, max_len=6, temperature=1.0,
+        return translate(model, src, lengths, max_len=6, temperature=1.0,
                                generator=torch.Generator().manual_seed(seed))
 
     assert sample(1) == sample(1)
     assert any(sample(1) != sample(seed) for seed in (2, 3, 4))  # an untrained model spreads its probability
     with pytest.raises(SeqlabError, match="deterministic"):
-        model.translate(src, lengths, BOS, EOS, beam_size=2, temperature=1.0)
+        translate(model, src, lengths, beam_size=2, temperature=1.0)

@@ -14,7 +14,8 @@ from seqlab.errors import SeqlabError
 from seqlab.training.checkpoint import load_checkpoint
 from seqlab.training.config import FitConfig
 from seqlab.training.distributed import shard_loader
-from seqlab.training.fit import BEST, LAST, Callback, History, fit
+from seqlab.training.fit import Callback, History, fit
+from seqlab.training.run_folder import BEST, LAST
 
 
 @pytest.fixture(autouse=True)
@@ -44,8 +45,6 @@ class ToyTask:
             total += len(y)
         return {"loss": loss / total, "accuracy": correct / total}
 
-    def state(self):
-        return {"labels": ["negative", "positive"]}
 
 
 def toy_data(n=256, seed=0):
@@ -80,7 +79,7 @@ class InterruptAt(Callback):
 def test_it_learns_and_writes_the_run(tmp_path):
     train, val = loaders()
     config = FitConfig(lr=0.03, epochs=8, schedule="cosine", warmup_steps=5, seed=3, metric="accuracy", mode="max")
-    history = fit(toy_model(), ToyTask(), train, val, config, tmp_path)
+    history = fit(toy_model(), ToyTask(), train, val, config, tmp_path, checkpoint_meta={"state": {"labels": [0, 1]}})
     assert history.steps == 8 * 16
     assert history.best_metrics["accuracy"] >= 0.9
     assert history.evaluations[-1]["val_loss"] < history.evaluations[0]["val_loss"]
@@ -90,7 +89,7 @@ def test_it_learns_and_writes_the_run(tmp_path):
     assert lines == history.records
     best = load_checkpoint(tmp_path / BEST)
     assert best.meta["step"] == history.best_step
-    assert best.meta["task"] == {"name": "toy", "labels": ["negative", "positive"]}
+    assert best.meta["state"] == {"labels": [0, 1]}  # what the caller gives every checkpoint
     assert "optimizer" not in best.meta  # the best checkpoint keeps weights only
 
 

@@ -1,4 +1,4 @@
-"""The tagging recipe: exact-span entity F1, the vocabulary, and a tiny run end to end."""
+"""The tagging recipe: exact-span entity F1, the tokenizers, and a tiny run end to end."""
 
 import json
 import random
@@ -6,18 +6,14 @@ import random
 import pytest
 import torch
 
+from seqlab.data import TaggedSentence
+from seqlab.data.tagging import encode_words
 from seqlab.errors import SeqlabError
-from seqlab.training.config import FitConfig
-from seqlab.training.tasks.tagging import (
-    TaggerModelConfig,
-    TaggingConfig,
-    TaggingDataConfig,
-    TaggingVocabulary,
-    bio_spans,
-    entity_scores,
-    load,
-    train,
-)
+from seqlab.metrics.tagging import bio_spans, entity_scores
+from seqlab.text.factories import PAD, UNK, character_tokenizer, lowercase_digits_to_zero, word_tokenizer
+from seqlab.training.run_config import load_run_config
+from seqlab.training.runner import load_run, train
+from seqlab.training.tasks.tagging import tag_order
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -43,16 +39,15 @@ def test_entity_scores_need_exact_spans():
     assert entity_scores([["O"]], [["O"]])["f1"] == 0.0
 
 
-def test_vocabulary_round_trip():
-    from seqlab.data import TaggedSentence
-
-    vocab = TaggingVocabulary.build([TaggedSentence(["Paris", "in", "2024"], ["B-loc", "O", "O"])])
-    words, chars = vocab.encode(["paris", "1999", "Rome"], max_word_chars=3)
-    assert words.tolist() == [vocab.word_index["paris"], vocab.word_index["0000"], 1]
-    assert chars.shape == (3, 3) and vocab.tags[0] == "O"
-    assert TaggingVocabulary.from_json(vocab.to_json()).words == vocab.words
-    with pytest.raises(SeqlabError, match="B-per"):
-        vocab.encode_tags(["B-per"])
+def test_word_and_character_ids_of_a_sentence():
+    sentence = TaggedSentence(["Paris", "in", "2024"], ["B-loc", "O", "O"])
+    words = word_tokenizer([" ".join(sentence.tokens)], normalizer=lowercase_digits_to_zero())
+    chars = character_tokenizer("".join(sentence.tokens), specials=(PAD, UNK))
+    word_ids, char_ids = encode_words(["Paris", "1999", "Rome"], words, chars, max_word_chars=3)
+    assert word_ids.tolist() == [words.token_to_id("paris"), words.token_to_id("0000"), words.token_to_id(UNK)]
+    assert char_ids.shape == (3, 3) and char_ids[2, 0] == chars.token_to_id(UNK)  # "R" was never seen
+    assert char_ids[0].tolist() == [chars.token_to_id(c) for c in "Par"]
+    assert tag_order(["I-loc", "O", "B-loc", "B-per"]) == ["O", "B-loc", "I-loc", "B-per"]
 
 
 def _write_corpus(path, n, seed):
@@ -73,16 +68,16 @@ def _write_corpus(path, n, seed):
 def test_it_learns_a_toy_ner_corpus(tmp_path, capsys):
     train_file = _write_corpus(tmp_path / "train.conll", 48, 0)
     dev_file = _write_corpus(tmp_path / "dev.conll", 16, 1)
-    config = TaggingConfig(
-        data=TaggingDataConfig(train=train_file, dev=dev_file, test=dev_file, batch_size=8),
-        model=TaggerModelConfig(embedding_dim=16, char_dim=8, char_filters=8, hidden_size=16, dropout=0.0),
-        fit=FitConfig(epochs=4, lr=1e-2, metric="f1", mode="max"))
+    config = load_run_config("ner", None, [
+        f"data.train={train_file}", f"data.dev={dev_file}", f"data.test={dev_file}", "data.batch_size=8",
+        "model.embedding_dim=16", "model.char_dim=8", "model.char_filters=8", "model.hidden_size=16",
+        "model.dropout=0.0", "fit.epochs=4", "fit.lr=1e-2"])
     result = train(config, tmp_path / "run")
-    assert result.test_metrics["f1"] > 0.8
-    saved = json.loads((tmp_path / "run" / "test_metrics.json").read_text())
-    assert saved["f1"] == pytest.approx(result.test_metrics["f1"])
-    tagger = load(tmp_path / "run", config)
-    assert ("Alice Bob", "person") in tagger.entities("the cat saw Alice Bob")
+    assert result.results["f1"] > 0.8
+    saved = json.loads((tmp_path / "run" / "results.json").read_text())
+    assert saved["f1"] == pytest.approx(result.results["f1"])
+    run = load_run(tmp_path / "run")
+    assert ("Alice Bob", "person") in run.recipe.tag(run, "the cat saw Alice Bob")
     from seqlab.cli.app import main
 
     with pytest.raises(SystemExit) as done:
@@ -91,9 +86,10 @@ def test_it_learns_a_toy_ner_corpus(tmp_path, capsys):
     assert "Alice Bob (person)" in capsys.readouterr().out
 
 
-def test_a_malformed_file_names_the_file_and_line(tmp_path):
+def test_a_malformed_file_names_the_file_and_line_and_leaves_no_run_folder(tmp_path):
     bad = tmp_path / "bad.conll"
     bad.write_text("word\tO\nno-tab-here\n")
-    config = TaggingConfig(data=TaggingDataConfig(train=str(bad), dev=str(bad), test=str(bad)))
+    config = load_run_config("ner", None, [f"data.train={bad}", f"data.dev={bad}", f"data.test={bad}"])
     with pytest.raises(SeqlabError, match=r"bad\.conll: line 2"):
-        train(config, None)
+        train(config, tmp_path / "run")
+    assert not (tmp_path / "run").exists()

@@ -1,6 +1,10 @@
-"""The ``seqlab`` command: a thin dispatcher over the library.
+"""The ``seqlab`` command: a thin dispatcher over the library, with every command registered here.
 
-Each sub-command lives in its own module of ``seqlab.cli`` and registers itself here.
+Each command is a function in a module of ``seqlab.cli`` (a group of commands is a ``typer.Typer``
+there); this module names them all. The command modules import only typer, rich and the standard
+library at their top and import seqlab's library inside the command, so ``seqlab --help``, a
+command's ``--help`` and an argument error never import torch (tested).
+
 Bad input (``SeqlabError``, unreadable files) prints one line with a hint and exits with
 code 2; ``--debug`` shows the traceback instead.
 """
@@ -12,6 +16,7 @@ import sys
 import typer
 from rich.console import Console
 
+from seqlab.cli import configs, demo, diagnose, embed, experiment, params, tokenize, train, tutorials, use
 from seqlab.errors import SeqlabError
 
 app = typer.Typer(
@@ -23,8 +28,6 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
 )
-errors = Console(stderr=True, highlight=False)
-
 
 
 @app.callback()
@@ -32,19 +35,30 @@ def _root() -> None:
     """seqlab: sequence models from their equations, trained on real data."""
 
 
-# Sub-commands: each module adds its commands to ``app`` when imported.
-from seqlab.cli import configs as _configs  # noqa: E402, F401
-from seqlab.cli import demo as _demo  # noqa: E402, F401
-from seqlab.cli import diagnose as _diagnose  # noqa: E402, F401
-from seqlab.cli import embed as _embed  # noqa: E402, F401
-from seqlab.cli import experiment as _experiment  # noqa: E402, F401
-from seqlab.cli import forecast as _forecast  # noqa: E402, F401
-from seqlab.cli import params as _params  # noqa: E402, F401
-from seqlab.cli import tokenize as _tokenize  # noqa: E402, F401
-from seqlab.cli import train as _train  # noqa: E402, F401
-from seqlab.cli import translate as _translate  # noqa: E402, F401
-from seqlab.cli import tutorials as _tutorials  # noqa: E402, F401
-from seqlab.cli import use as _use  # noqa: E402, F401
+# training and the shipped configs
+app.command("train")(train.train)
+app.command("ls")(configs.list_configs)
+app.command("cp")(configs.copy_config)
+app.command("validate")(configs.validate)
+# using a trained run
+app.command("eval")(use.evaluate)
+app.command("generate")(use.generate)
+app.command("classify")(use.classify)
+app.command("translate")(use.translate)
+app.command("tag")(use.tag)
+app.command("forecast")(use.forecast)
+app.command("export")(use.export)
+# the tour, the diagnostics and experiments, the curriculum
+app.command("demo")(demo.demo)
+app.add_typer(diagnose.diagnose_app, name="diagnose")
+app.add_typer(experiment.experiment_app, name="experiment")
+app.add_typer(tutorials.tutorials_app, name="tutorials")
+app.command("params")(params.params)
+# text and embeddings
+app.add_typer(tokenize.tokenize_app, name="tokenize")
+app.add_typer(embed.embed_app, name="embed")
+
+errors = Console(stderr=True, highlight=False)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -56,11 +70,18 @@ def main(argv: list[str] | None = None) -> None:
     try:
         # typer handles usage errors itself (one line, exit code 2); ours arrive here
         app(args=args, prog_name="seqlab")
-    except (SeqlabError, FileNotFoundError, IsADirectoryError, PermissionError, UnicodeDecodeError) as bad_input:
+    except (SeqlabError, FileNotFoundError, IsADirectoryError, NotADirectoryError, PermissionError,
+            UnicodeDecodeError) as bad_input:
         if debug:
             raise
-        errors.print(f"error: {one_line(bad_input)}")
-        errors.print("hint: check the arguments above; add --debug for the traceback")
+        errors.print(f"error: {one_line(bad_input)}", soft_wrap=True, markup=False)
+        errors.print("hint: check the arguments above; add --debug for the traceback", soft_wrap=True)
+        sys.exit(2)
+    except OSError as error:
+        if debug or error.errno is None:
+            raise
+        # a full disk, a read-only folder: the system's own words
+        errors.print(f"error: {one_line(error)}", soft_wrap=True, markup=False)
         sys.exit(2)
 
 

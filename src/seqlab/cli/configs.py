@@ -1,4 +1,4 @@
-"""``seqlab ls``, ``seqlab cp NAME DEST``, ``seqlab validate CONFIG``: the shipped configs."""
+"""``seqlab ls``, ``seqlab cp NAME DEST``, ``seqlab validate CONFIG``: the shipped configs and the tasks."""
 
 from __future__ import annotations
 
@@ -10,30 +10,30 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from seqlab.cli.app import app
 from seqlab.errors import SeqlabError
-from seqlab.training.config import read_config_file, to_dict
-from seqlab.training.recipes import config_command, load_run_config, resolve_config_file, shipped_configs
-from seqlab.training.tasks import RECIPES
 
 
-@app.command(name="ls")
 def list_configs() -> None:
-    """List the shipped configs (with the command that uses each) and the tasks.
+    """List the shipped configs (with the command that uses each) and the tasks with what they can do.
 
     Examples:
 
         seqlab ls
     """
+    from seqlab.training.run_config import config_command, shipped_configs
+    from seqlab.training.tasks import RECIPES
+
     console = Console()
     table = Table("config", "command")
     for name, path in shipped_configs().items():
         table.add_row(name, config_command(path))
     console.print(table)
-    console.print(f"tasks: {', '.join(sorted(RECIPES))}")
+    tasks = Table("task", "what it trains", "a run can")
+    for name, recipe in RECIPES.items():
+        tasks.add_row(name, recipe.summary, ", ".join(sorted(a.value for a in recipe.abilities)))
+    console.print(tasks)
 
 
-@app.command(name="cp")
 def copy_config(
     name: Annotated[str, typer.Argument(help="A shipped config (see `seqlab ls`).")],
     dest: Annotated[Path, typer.Argument(help="File or folder to copy it to.")],
@@ -46,6 +46,8 @@ def copy_config(
 
         seqlab train sentiment --config my_sentiment.yaml
     """
+    from seqlab.training.run_config import resolve_config_file
+
     source = resolve_config_file(name)
     target = dest / source.name if dest.is_dir() else dest
     if target.exists():
@@ -54,12 +56,12 @@ def copy_config(
     Console().print(f"copied {source.name} to {target}")
 
 
-@app.command()
 def validate(
     config: Annotated[str, typer.Argument(help="Config file or shipped config name.")],
     overrides: Annotated[list[str] | None, typer.Argument(help="key=value overrides to check as well.")] = None,
 ) -> None:
-    """Check a config (types, known keys, values) without training; print it resolved.
+    """Check a config (types, known keys, values, settings that depend on each other) without training;
+    print it resolved. The same checks run before any `seqlab train`.
 
     Examples:
 
@@ -68,6 +70,9 @@ def validate(
         seqlab validate my.yaml fit.lr=3e-4
     """
     import yaml
+
+    from seqlab.training.config import read_config_file, to_dict
+    from seqlab.training.run_config import load_run_config, resolve_config_file
 
     path = resolve_config_file(config)
     task = read_config_file(path).get("task")

@@ -8,11 +8,8 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from seqlab.cli.app import app
-
 diagnose_app = typer.Typer(help="See inside recurrent networks: gradient flow through time, gate activations.",
                            no_args_is_help=True, rich_markup_mode=None)
-app.add_typer(diagnose_app, name="diagnose")
 
 DEFAULT_CELLS = "rnn_tanh,rnn_relu,rnn_tanh_orthogonal,irnn,lstm,lstm_forget_bias_1,lstm_peephole,lstm_coupled,gru"
 Runs = Annotated[Path, typer.Option(help="Folder in which the run folder is created.")]
@@ -44,7 +41,7 @@ def gradients(
         seqlab diagnose gradients --cells rnn_tanh,lstm --T 50 --clipping-steps 200
     """
     from seqlab.diagnostics.reports import gradient_report
-    from seqlab.runs import new_run_dir
+    from seqlab.training.run_folder import new_run_dir
 
     names = [name.strip() for name in cells.split(",") if name.strip()]
     report = gradient_report(names, T=T, hidden_size=hidden, batch_size=batch, loss=loss, seed=seed,
@@ -85,7 +82,7 @@ def gates(
         seqlab diagnose gates --cell gru --text "ROMEO: But soft, what light"
     """
     from seqlab.diagnostics.reports import gates_report
-    from seqlab.runs import new_run_dir
+    from seqlab.training.run_folder import new_run_dir
 
     report = gates_report(text, run=run, cell=cell, eps=eps, units=units, seed=seed,
                           run_dir_factory=lambda: new_run_dir(runs, "diagnose-gates"))

@@ -5,34 +5,16 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated
 
-import torch
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
 from seqlab.cli._files import text_files
-from seqlab.cli.app import app
-from seqlab.embeddings import (
-    FORMATS,
-    FastTextConfig,
-    GloVeConfig,
-    KeyedVectors,
-    Word2VecConfig,
-    evaluate_analogies,
-    evaluate_word_pairs,
-    load_vectors,
-    read_corpus,
-    save_vectors,
-    train_fasttext,
-    train_glove,
-    train_word2vec,
-)
+from seqlab.cli.progress import fraction_progress
 from seqlab.errors import SeqlabError
 
 embed_app = typer.Typer(help="Word vectors: train Word2Vec, GloVe or FastText; evaluate; query; convert.",
                         no_args_is_help=True, rich_markup_mode=None)
-app.add_typer(embed_app, name="embed")
 
 MODELS = ("word2vec", "glove", "fasttext")
 BENCHMARK_FILES = {"analogies": "questions-words.txt", "wordsim353": "wordsim353.tsv", "simlex999": "simlex999.txt"}
@@ -54,7 +36,7 @@ def train(
     negative: Annotated[int, typer.Option(help="Noise words per prediction (word2vec, fasttext).")] = 5,
     sample: Annotated[float, typer.Option(help="Subsampling threshold; 0 keeps every word.")] = 1e-3,
     encoding: Annotated[str, typer.Option(help="Encoding of the corpus (Gutenberg texts: latin-1).")] = "utf-8",
-    format: Annotated[str, typer.Option(help=f"Output format: {', '.join(FORMATS)}.")] = "word2vec",
+    format: Annotated[str, typer.Option(help="Output format: word2vec, word2vec-binary or glove.")] = "word2vec",
     seed: Annotated[int, typer.Option(help="Random seed.")] = 1,
     threads: Annotated[int, typer.Option(help="torch threads; the small batched updates run fastest on one.")] = 1,
 ) -> None:
@@ -68,7 +50,23 @@ def train(
 
         seqlab embed train corpus.txt --model fasttext --dim 50 -o ft.bin --format word2vec-binary
     """
+    import torch
+
+    from seqlab.embeddings import (
+        FORMATS,
+        FastTextConfig,
+        GloVeConfig,
+        Word2VecConfig,
+        read_corpus,
+        save_vectors,
+        train_fasttext,
+        train_glove,
+        train_word2vec,
+    )
+
     console = Console()
+    if threads < 1:
+        raise SeqlabError(f"--threads: expected a positive number of threads, got {threads}")
     torch.set_num_threads(threads)
     if model not in MODELS:
         raise SeqlabError(f"model: expected one of {', '.join(MODELS)}, got {model!r}")
@@ -77,14 +75,10 @@ def train(
     sentences = read_corpus(text_files(corpus), encoding=encoding)
     words = sum(len(s) for s in sentences)
     console.print(f"{model}: {words:,} words in {len(sentences):,} chunks")
-    columns = [TextColumn("{task.description}"), BarColumn(), TextColumn("{task.fields[status]}"),
-               TimeElapsedColumn(), TimeRemainingColumn()]
-    with Progress(*columns, console=console) as progress:
-        task = progress.add_task("training", total=1.0, status="")
+    with fraction_progress(console, "training") as update:
 
         def on_progress(fraction: float, info: dict) -> None:
-            status = f"epoch {info['epoch'] + 1}" + (f" loss {info['loss']:.4f}" if "loss" in info else "")
-            progress.update(task, completed=fraction, status=status)
+            update(fraction, f"epoch {info['epoch'] + 1}" + (f" loss {info['loss']:.4f}" if "loss" in info else ""))
 
         if model == "word2vec":
             config = Word2VecConfig(architecture=arch, loss=loss, vector_size=dim, window=window, min_count=min_count,
@@ -130,6 +124,8 @@ def evaluate(
 
         seqlab embed eval vectors.bin --method 3cosmul --pairs my_pairs.tsv
     """
+    from seqlab.embeddings import evaluate_analogies, evaluate_word_pairs, load_vectors
+
     kv = load_vectors(vectors, format)
     analogy_file = analogies or _benchmark_file("analogies")
     pair_files = pairs or [_benchmark_file("wordsim353"), _benchmark_file("simlex999")]
@@ -160,6 +156,8 @@ def neighbors(
 
         seqlab embed neighbors gutenberg.txt man:king::woman --topn 5
     """
+    from seqlab.embeddings import load_vectors
+
     kv = load_vectors(vectors, format)
     console = Console()
     for query in queries:
@@ -167,7 +165,7 @@ def neighbors(
         console.print(f"[bold]{query}[/bold]: " + ", ".join(f"{w} ({s:.3f})" for w, s in hits), highlight=False)
 
 
-def _answer(kv: KeyedVectors, query: str, topn: int, method: str) -> list[tuple[str, float]]:
+def _answer(kv, query: str, topn: int, method: str) -> list[tuple[str, float]]:
     if "::" in query:
         left, _, c = query.partition("::")
         a, _, b = left.partition(":")
@@ -186,7 +184,7 @@ def _answer(kv: KeyedVectors, query: str, topn: int, method: str) -> list[tuple[
 def convert(
     source: Annotated[Path, typer.Argument(help="The vector file to read.")],
     target: Annotated[Path, typer.Argument(help="The vector file to write.")],
-    to: Annotated[str, typer.Option("--to", help=f"Output format: {', '.join(FORMATS)}.")] = "word2vec",
+    to: Annotated[str, typer.Option("--to", help="Output format: word2vec, word2vec-binary or glove.")] = "word2vec",
     from_: Annotated[str, typer.Option("--from", help="Input format, or auto.")] = "auto",
 ) -> None:
     """Convert between the word2vec text, word2vec binary and GloVe text formats.
@@ -197,6 +195,8 @@ def convert(
 
         seqlab embed convert vectors.bin vectors.txt --to glove
     """
+    from seqlab.embeddings import load_vectors, save_vectors
+
     kv = load_vectors(source, from_)
     save_vectors(kv, target, to)
     Console().print(f"{len(kv):,} vectors of {kv.vector_size} written to {target} ({to})", soft_wrap=True)

@@ -8,11 +8,8 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from seqlab.cli.app import app
-
 experiment_app = typer.Typer(help="Long-dependency experiments and the RNN/LSTM/GRU comparison.",
                              no_args_is_help=True, rich_markup_mode=None)
-app.add_typer(experiment_app, name="experiment")
 
 Cells = Annotated[str, typer.Option(help="Comma-separated cells: rnn_tanh, rnn_relu, irnn, lstm, "
                                          "lstm_forget_bias_1, lstm_peephole, lstm_coupled, gru, ...")]
@@ -35,12 +32,12 @@ def _long_memory(task: str, cells: str, T: int, steps: int, seconds: float, hidd
                  clip: str, seed: int, runs: Path, threads: int) -> None:
     from seqlab.diagnostics.experiments import run_experiment
     from seqlab.diagnostics.long_memory import LongMemoryConfig
-    from seqlab.runs import new_run_dir
+    from seqlab.training.run_folder import new_run_dir
 
     _set_threads(threads)
     console = Console()
     config = LongMemoryConfig(task=task, T=T, steps=steps, max_seconds=seconds, hidden_size=hidden,
-                              batch_size=batch, learning_rate=lr, clip=None if clip == "none" else clip, seed=seed)
+                              batch_size=batch, lr=lr, clip=None if clip == "none" else clip, seed=seed)
     names = _split(cells)
     for name in names:  # every cell checked before the first one trains
         config.cell = name
@@ -137,7 +134,7 @@ def compare(
         seqlab experiment compare --cells lstm,gru --task-steps 0 --char-lm-steps 0
     """
     from seqlab.diagnostics.comparison import CompareConfig, run_comparison, verdict_word
-    from seqlab.runs import new_run_dir
+    from seqlab.training.run_folder import new_run_dir
 
     _set_threads(threads)
     console = Console(highlight=False, soft_wrap=True)
@@ -184,7 +181,7 @@ def bidirectional(
     from seqlab.data.corpora import load_tiny_shakespeare
     from seqlab.diagnostics.bidirectional_lm import bidirectional_lm_experiment
     from seqlab.files import write_json_atomic
-    from seqlab.runs import new_run_dir
+    from seqlab.training.run_folder import new_run_dir
 
     _set_threads(threads)
     console = Console(highlight=False, soft_wrap=True)

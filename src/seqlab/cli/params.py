@@ -8,11 +8,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from seqlab.cli.app import app
-from seqlab.models.sizes import TOLERANCE, model_sizes
 
-
-@app.command()
 def params(
     notes: Annotated[bool, typer.Option("--notes/--no-notes", help="Show the note under each row.")] = True,
 ) -> None:
@@ -26,6 +22,8 @@ def params(
 
         seqlab params --no-notes
     """
+    from seqlab.models.sizes import TOLERANCE, model_sizes
+
     console = Console()
     table = Table(title="Model sizes: published vs. built by seqlab")
     for column in ("model", "published", "built", "deviation"):

@@ -17,28 +17,13 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from seqlab.cli._files import text_files
-from seqlab.cli.app import app
 from seqlab.errors import SeqlabError
-from seqlab.text import (
-    SPECIAL_TOKENS,
-    BpeTrainer,
-    Tokenizer,
-    UnigramTrainer,
-    WordLevelTrainer,
-    WordPieceTrainer,
-)
-from seqlab.text.processors import TemplateProcessing
 
 tokenize_app = typer.Typer(help="Tokenizers: train byte-level BPE, WordPiece, Unigram, word or character "
                            "vocabularies; encode; decode; inspect. Files are Hugging Face tokenizer.json.",
                            no_args_is_help=True,
                            rich_markup_mode=None)
-app.add_typer(tokenize_app, name="tokenize")
-
 MODELS = ("bpe", "wordpiece", "unigram", "word", "char")
-BERT_SPECIALS = ("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]")
-
-
 
 
 def _read_lines(files: list[Path], encoding: str, progress: Progress) -> Iterator[str]:
@@ -55,7 +40,9 @@ def _read_lines(files: list[Path], encoding: str, progress: Progress) -> Iterato
         progress.advance(task, file.stat().st_size)
 
 
-def _load(path: Path) -> Tokenizer:
+def _load(path: Path):
+    from seqlab.text.tokenizer import Tokenizer
+
     if not path.is_file():
         raise SeqlabError(f"{path}: expected a tokenizer.json file, found none")
     return Tokenizer.from_file(path)
@@ -86,6 +73,8 @@ def train(
 
         seqlab tokenize train corpus.txt --model word --min-frequency 3 --max-size 20000 -o words.json
     """
+    from seqlab.text.factories import default_specials, merges_to_learn, train_tokenizer
+
     if model not in MODELS:
         raise SeqlabError(f"--model: expected one of {', '.join(MODELS)}, got {model!r}")
     files = text_files(corpus)
@@ -94,36 +83,16 @@ def train(
                TimeElapsedColumn()]
     with Progress(*columns, console=console, transient=True) as progress:
         merges = progress.add_task("merges", total=None, visible=False)
+        if model == "bpe":
+            specials = special if special is not None else default_specials("bpe")
+            progress.update(merges, total=merges_to_learn(vocab_size, specials))
 
         def on_merge(made: int) -> None:
             progress.update(merges, completed=made, visible=True)
 
-        if model == "bpe":
-            tokenizer = Tokenizer.byte_level_bpe()
-            specials = special if special is not None else ["<|endoftext|>"]
-            trainer = BpeTrainer(vocab_size, min_frequency, specials, on_merge=on_merge)
-            progress.update(merges, total=vocab_size - 256 - len(specials))
-        elif model == "wordpiece":
-            tokenizer = Tokenizer.wordpiece(lowercase)
-            specials = special if special is not None else list(BERT_SPECIALS)
-            unk = "[UNK]" if "[UNK]" in specials else specials[0] if specials else "[UNK]"
-            trainer = WordPieceTrainer(vocab_size, min_frequency, specials, unk_token=unk, on_merge=on_merge)
-        elif model == "unigram":
-            tokenizer = Tokenizer.unigram()
-            specials = special if special is not None else ["<unk>"]
-            unk = "<unk>" if "<unk>" in specials else specials[0] if specials else "<unk>"
-            trainer = UnigramTrainer(vocab_size, specials, unk_token=unk)
-        else:
-            tokenizer = Tokenizer.word_level(lowercase) if model == "word" else Tokenizer.character_level()
-            specials = special if special is not None else list(SPECIAL_TOKENS)
-            unk = "<unk>" if "<unk>" in specials else specials[0] if specials else "<unk>"
-            if unk not in specials:
-                specials = [unk, *specials]
-            trainer = WordLevelTrainer(min_frequency, max_size or None, specials, unk_token=unk)
-        tokenizer.train_from_iterator(_read_lines(files, encoding, progress), trainer)
-    if model == "wordpiece" and {"[CLS]", "[SEP]"} <= set(specials):
-        ids = {name: tokenizer.token_to_id(name) for name in ("[CLS]", "[SEP]")}
-        tokenizer.post_processor = TemplateProcessing("[CLS] $A [SEP]", "[CLS] $A [SEP] $B:1 [SEP]:1", ids)
+        tokenizer = train_tokenizer(model, _read_lines(files, encoding, progress), vocab_size=vocab_size,
+                                    min_frequency=min_frequency, max_size=max_size or None, specials=special,
+                                    lowercase=lowercase, on_merge=on_merge)
     tokenizer.save(out)
     console.print(f"{model} tokenizer with {tokenizer.vocab_size:,} tokens trained on {len(files)} file(s); "
                   f"saved to {out}", soft_wrap=True)

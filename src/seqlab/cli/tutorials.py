@@ -10,7 +10,6 @@ from rich.console import Console
 from rich.table import Table
 
 from seqlab import tutorials as library
-from seqlab.cli.app import app
 
 tutorials_app = typer.Typer(
     help="The curriculum as executable tutorials (jupytext .py files in the repository's tutorials/).\n\n"
@@ -22,7 +21,6 @@ tutorials_app = typer.Typer(
     no_args_is_help=True,
     rich_markup_mode=None,
 )
-app.add_typer(tutorials_app, name="tutorials")
 
 
 @tutorials_app.command("list")

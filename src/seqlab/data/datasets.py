@@ -9,6 +9,8 @@ dataset              item                                         collate with
 ===================  ===========================================  ================================
 ClassificationData   (ids (T,), label ())                          ``collate_classification``
 LanguageModelData    (inputs (T,), targets (T,)), shifted by one   ``collate_language_model``
+RandomOffsetBlocks   the same, blocks moved by a random offset       ``collate_language_model``
+                     every epoch (for training)
 ParallelData         (source ids (S,), target ids (T,))            ``collate_parallel``
 TaggingData          (ids (T,), tag ids (T,))                      ``collate_tagging``
 ===================  ===========================================  ================================
@@ -91,6 +93,39 @@ class LanguageModelData(Dataset):
             raise IndexError(f"block {index} out of range for {len(self)} blocks")
         start = (index % len(self)) * self.block_size
         block = self.stream[start : start + self.block_size + 1]  # (T + 1,)
+        return block[:-1], block[1:]
+
+
+class RandomOffsetBlocks(Dataset):
+    """Blocks of T + 1 tokens of a stream, all shifted by one random offset in [0, T) per epoch.
+
+    Training on the same cut every epoch would always put the same tokens at the start of a
+    block; the offset moves the cut. ``len`` is fixed (room is kept for the largest offset), so
+    samplers see the same size every epoch; ``set_epoch(e)`` draws the offset of epoch e from
+    ``(seed, e)`` alone, so a resumed run cuts its epoch the same way.
+    """
+
+    def __init__(self, stream: Sequence[int] | torch.Tensor, block_size: int, seed: int = 0):
+        self.stream = _as_ids(stream, "stream")
+        if block_size < 1:
+            raise SeqlabError(f"block_size: expected a positive integer, got {block_size}")
+        if len(self.stream) < 2 * block_size + 1:
+            raise SeqlabError(f"text: expected at least {2 * block_size + 1} training tokens for "
+                              f"block_size={block_size}, got {len(self.stream)}")
+        self.block_size, self.seed = block_size, seed
+        self.offset = 0
+        self.set_epoch(0)
+
+    def set_epoch(self, epoch: int) -> None:
+        generator = torch.Generator().manual_seed(self.seed * 1_000_003 + epoch)
+        self.offset = int(torch.randint(self.block_size, (1,), generator=generator))
+
+    def __len__(self) -> int:
+        return (len(self.stream) - 1 - self.block_size) // self.block_size
+
+    def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
+        start = self.offset + index * self.block_size
+        block = self.stream[start: start + self.block_size + 1]  # (T + 1,)
         return block[:-1], block[1:]
 
 

@@ -20,8 +20,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from seqlab.data.corpora import split_fraction
 from seqlab.errors import SeqlabError
 from seqlab.nn import LSTM
+from seqlab.text.factories import character_tokenizer
 
 
 class CharTagger(nn.Module):
@@ -84,18 +86,15 @@ def _sample(model, prompt: torch.Tensor, length: int, generator: torch.Generator
 def bidirectional_lm_experiment(text: str, *, steps: int = 300, hidden_size: int = 64, block: int = 32,
                                 sample_length: int = 100, seed: int = 0) -> BidirectionalLMResult:
     """Train a unidirectional and a bidirectional char LSTM on ``text`` (90/10 split) and compare them."""
-    from seqlab.data.corpora import split_fraction
-    from seqlab.text.characters import CharacterVocabulary
-
     if steps < 1 or block < 17:
         raise SeqlabError(f"steps >= 1 and block >= 17 expected, got {steps} and {block}")
-    vocab = CharacterVocabulary.from_text(text)
+    tokenizer = character_tokenizer(text)
     train_text, val_text = split_fraction(text, 0.9)
-    train, val = vocab.encode(train_text), vocab.encode(val_text)
+    train, val = (torch.tensor(tokenizer.encode(part).ids) for part in (train_text, val_text))
     models = {}
     for name in ("unidirectional", "bidirectional"):
         torch.manual_seed(seed)
-        model = CharTagger(len(vocab), hidden_size, bidirectional=name == "bidirectional")
+        model = CharTagger(tokenizer.vocab_size, hidden_size, bidirectional=name == "bidirectional")
         optimizer = torch.optim.Adam(model.parameters(), lr=3e-3)
         generator = torch.Generator().manual_seed(seed)
         for _ in range(steps):
@@ -106,16 +105,16 @@ def bidirectional_lm_experiment(text: str, *, steps: int = 300, hidden_size: int
             optimizer.step()
         models[name] = model.eval()
     teacher, past, samples, judged = {}, {}, {}, {}
-    prompt = vocab.encode("\n").unsqueeze(0)
+    prompt = torch.tensor([tokenizer.encode("\n").ids])
     for name, model in models.items():
         teacher[name] = _teacher_forced(model, val, block, torch.Generator().manual_seed(seed + 1))
         past[name] = _from_the_past(model, val, block, torch.Generator().manual_seed(seed + 1))
         ids = _sample(model, prompt, sample_length, torch.Generator().manual_seed(seed))
-        samples[name] = vocab.decode(ids.tolist())
+        samples[name] = tokenizer.decode(ids.tolist())
         with torch.no_grad():  # the honest model's loss on this sample: how text-like it is
             sequence = torch.cat([prompt[0], ids]).unsqueeze(0)
             logits = models["unidirectional"](sequence[:, :-1])
             judged[name] = float(F.cross_entropy(logits[0], sequence[0, 1:]))
     return BidirectionalLMResult(teacher_forced=teacher, from_the_past=past, samples=samples,
-                                 sample_loss_under_unidirectional=judged, uniform_loss=math.log(len(vocab)),
+                                 sample_loss_under_unidirectional=judged, uniform_loss=math.log(tokenizer.vocab_size),
                                  steps=steps)

@@ -1,7 +1,8 @@
 """Gradient flow of several cells on the same inputs, and the figure the demo shows.
 
 Example:
-    >>> summary = gradient_flow_figure(tmp / "flow.png", seed=0)
+    >>> import pathlib, tempfile
+    >>> summary = gradient_flow_figure(pathlib.Path(tempfile.mkdtemp()) / "flow.png", seed=0)
     >>> summary["cells"]["rnn_tanh"]["grad_ratio"] < 1e-3     # the vanilla RNN's gradient vanishes
     True
 """
@@ -19,6 +20,7 @@ from seqlab.diagnostics.gradient_flow import gradient_flow
 from seqlab.diagnostics.jacobians import jacobian_norms, recurrent_weight_spectra
 from seqlab.errors import SeqlabError
 from seqlab.nn import GRU, LSTM, RNN
+from seqlab.plots.gradients import gradient_norms_figure, jacobian_decay_figure
 
 # name -> (layer class, constructor options); the remedies are options on the same layers
 CELLS: dict[str, tuple[type, dict]] = {
@@ -99,8 +101,6 @@ def compare_gradient_flow(cells=DEMO_CELLS, *, T: int = 100, hidden_size: int = 
 
 def flow_figures(comparison: FlowComparison, folder: str | os.PathLike, loss: str = "last") -> dict[str, str]:
     """Write gradient_norms.png and (if computed) jacobian_norms.png into ``folder``."""
-    from seqlab.plots.gradients import gradient_norms_figure, jacobian_decay_figure
-
     folder = os.fspath(folder)
     paths = {"gradient_norms": os.path.join(folder, "gradient_norms.png")}
     gradient_norms_figure(comparison.grad_h, paths["gradient_norms"], loss=loss)
@@ -119,8 +119,6 @@ def gradient_flow_figure(path: str | os.PathLike, *, seed: int = 0, T: int = 100
     number of steps back before it falls under 1e-3 of its last value, and the recurrent
     weights' spectral radius per gate.
     """
-    from seqlab.plots.gradients import gradient_norms_figure
-
     comparison = compare_gradient_flow(cells, T=T, hidden_size=hidden_size, seed=seed, with_jacobians=False)
     gradient_norms_figure(comparison.grad_h, path, loss="last")
     return {"path": os.fspath(path), "T": T, "hidden_size": hidden_size, "seed": seed,

@@ -13,6 +13,7 @@ curriculum's claims against what was measured here and says which hold and by ho
 from __future__ import annotations
 
 import dataclasses
+import json
 import logging
 import statistics
 import time
@@ -26,6 +27,8 @@ from seqlab.diagnostics.compare_flow import CELLS, build_cell
 from seqlab.diagnostics.long_memory import LongMemoryConfig, run_long_memory
 from seqlab.errors import SeqlabError
 from seqlab.files import write_json_atomic, write_text_atomic
+from seqlab.training.run_config import load_run_config
+from seqlab.training.runner import train
 
 log = logging.getLogger(__name__)
 DEFAULT_CELLS = ("rnn_tanh", "lstm", "gru", "lstm_peephole", "lstm_coupled")
@@ -128,16 +131,16 @@ def torch_peer_times(input_size: int, hidden_size: int, inputs: torch.Tensor, re
 
 
 def _char_lm_loss(cell: str, hidden_size: int, config: CompareConfig) -> float:
-    from seqlab.data.corpora import load_tiny_shakespeare
-    from seqlab.training.char_lm import CharLMConfig, train_char_lm
-
+    """Validation loss of a one-layer character LM after ``char_lm_steps`` steps, trained by the ``lm`` recipe."""
     cls, options = CELLS[cell]
-    kind = {"RNN": "rnn", "LSTM": "lstm", "GRU": "gru"}[cls.__name__]
-    lm_config = CharLMConfig(cell=kind, embedding_dim=config.input_size, hidden_size=hidden_size, num_layers=1,
-                             dropout=0.0, block_size=config.char_lm_block, max_steps=config.char_lm_steps,
-                             max_seconds=1e9, eval_every=max(1, config.char_lm_steps), eval_batches=10,
-                             sample_length=1, seed=config.seed, layer_options=dict(options))
-    return train_char_lm(load_tiny_shakespeare(), lm_config).final_val_loss
+    arch = {"RNN": "rnn", "LSTM": "lstm", "GRU": "gru"}[cls.__name__]
+    run_config = load_run_config("lm", None, [
+        f"model.arch={arch}", f"model.embedding_dim={config.input_size}", f"model.hidden_size={hidden_size}",
+        "model.num_layers=1", "model.dropout=0.0", f"model.layer_options={json.dumps(dict(options))}",
+        f"data.block_size={config.char_lm_block}", "data.batch_size=32", f"fit.max_steps={config.char_lm_steps}",
+        f"fit.eval_every={config.char_lm_steps}", "fit.schedule=cosine", "fit.warmup_steps=0", "fit.lr=3e-3",
+        f"fit.seed={config.seed}", "fit.plots=false", "sample.length=0"])
+    return train(run_config).results["loss"]
 
 
 def _task_loss(task: str, cell: str, hidden_size: int, config: CompareConfig) -> dict:

@@ -1,6 +1,9 @@
 """The long-dependency experiment: several cells on one task, a learning-curve figure and a summary.
 
 Example:
+    >>> import pathlib, tempfile
+    >>> from seqlab.diagnostics.long_memory import LongMemoryConfig
+    >>> tmp = pathlib.Path(tempfile.mkdtemp())
     >>> summary = run_experiment("adding", ["rnn_tanh", "lstm"], LongMemoryConfig(T=20, steps=40), tmp)
     >>> sorted(summary["cells"])
     ['lstm', 'rnn_tanh']
@@ -16,6 +19,8 @@ from pathlib import Path
 from seqlab.diagnostics.long_memory import LongMemoryConfig, LongMemoryResult, run_long_memory
 from seqlab.errors import SeqlabError
 from seqlab.files import write_json_atomic, write_text_atomic
+from seqlab.plots.curves import learning_curves_figure
+from seqlab.plots.gradients import plot_curves_log
 
 LOSS_NAMES = {"adding": "mean squared error", "copy": "cross-entropy per step (nats)"}
 
@@ -39,9 +44,6 @@ def run_experiment(task: str, cells: Sequence[str], config: LongMemoryConfig, ru
     ``summary.json``, ``summary.md``, ``learning_curves.png`` and ``gradient_flow.png`` (||dL/dh_t||
     of the task's loss per cell, at initialisation and after training). Returns the summary.
     """
-    from seqlab.plots.curves import learning_curves_figure
-    from seqlab.plots.gradients import plot_curves_log
-
     if not cells:
         raise SeqlabError("cells: expected at least one cell name")
     run_dir = Path(run_dir)
@@ -88,7 +90,7 @@ def summary_markdown(summary: dict, config: LongMemoryConfig) -> str:
     lines = [f"# {summary['task']} problem, T = {summary['T']}", "",
              f"Memoryless baseline ({summary['loss']}): {summary['baseline']:.4f} computed from the task's "
              f"definition, {summary['test_baseline']:.4f} on this test set of {config.test_size} sequences.",
-             f"Hidden size {config.hidden_size}, batch {config.batch_size}, Adam lr {config.learning_rate}, "
+             f"Hidden size {config.hidden_size}, batch {config.batch_size}, Adam lr {config.lr}, "
              f"clip {config.clip} at {config.clip_threshold}, seed {config.seed}.", "",
              "| cell | parameters | steps | final test loss | best | loss / baseline | verdict | "
              "‖dL/dh_0‖/‖dL/dh_T-1‖ initial -> trained |",

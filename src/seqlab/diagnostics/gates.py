@@ -8,22 +8,27 @@ unit) entries in those regions:
     tanh candidates (g; n):          near_0 = P(v < -1 + eps),   near_1 = P(v > 1 - eps)
 
 Example:
-    >>> model, vocab = untrained_char_lm("lstm")
-    >>> traces = trace_text(model, vocab, "To be, or not to be")
+    >>> model, tokenizer = untrained_char_lm("lstm")
+    >>> traces = trace_text(model, tokenizer, "To be, or not to be")
     >>> traces.gates[0]["f"].shape            # layer 0: (T, H)
     torch.Size([19, 64])
 """
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
-from pathlib import Path
 
 import torch
 
+from seqlab.data.corpora import load_tiny_shakespeare
 from seqlab.errors import SeqlabError
+from seqlab.models.config import LanguageModelConfig
+from seqlab.models.factory import make_model
+from seqlab.models.rnn_lm import RecurrentLanguageModel
 from seqlab.nn import record_trace
+from seqlab.nn.modes import eval_mode
+from seqlab.text.factories import character_tokenizer
+from seqlab.text.tokenizer import Tokenizer
 
 TANH_GATES = ("g", "n")
 
@@ -44,7 +49,7 @@ def saturation(values: dict[str, torch.Tensor], eps: float = 0.1) -> dict[str, d
 
 @dataclass
 class TextTrace:
-    """Per-layer gates and states of a character LM reading a text (forward direction, batch of one)."""
+    """Per-layer gates and states of a recurrent LM reading a text (forward direction, batch of one)."""
 
     tokens: list[str]
     gates: list[dict[str, torch.Tensor]]  # per layer: name -> (T, H), h and c included
@@ -55,16 +60,17 @@ class TextTrace:
 
 
 @torch.no_grad()
-def trace_text(model, vocab, text: str) -> TextTrace:
-    """Run ``model`` (a ``RecurrentLanguageModel``) over ``text`` and record every gate and state."""
-    if len(text) < 2:
-        raise SeqlabError(f"text: expected at least 2 characters, got {len(text)}")
-    ids = vocab.encode(text).unsqueeze(0)  # (1, T)
-    was_training = model.training
-    model.eval()
-    with record_trace(model) as trace:
+def trace_text(model: RecurrentLanguageModel, tokenizer: Tokenizer, text: str) -> TextTrace:
+    """Run ``model`` over ``text`` (encoded by its ``tokenizer``) and record every gate and state."""
+    if not isinstance(model, RecurrentLanguageModel):
+        raise SeqlabError(f"model: expected a recurrent language model (LSTM, GRU or RNN) to trace, got "
+                          f"{type(model).__name__}")
+    encoding = tokenizer.encode(text, add_special_tokens=False)
+    if len(encoding.ids) < 2:
+        raise SeqlabError(f"text: expected at least 2 tokens, got {len(encoding.ids)}")
+    ids = torch.tensor([encoding.ids])  # (1, T)
+    with eval_mode(model), record_trace(model) as trace:
         logits, _ = model(ids)  # (1, T, V)
-    model.train(was_training)
     log_probs = torch.log_softmax(logits[0, :-1], dim=-1)
     nll = -log_probs.gather(1, ids[0, 1:, None]).squeeze(1)
     traced = trace.keys()  # (layer, direction) keys, or (module name, layer, direction)
@@ -72,38 +78,14 @@ def trace_text(model, vocab, text: str) -> TextTrace:
     for layer in sorted({key[-2] for key in traced}):
         key = next(k for k in traced if k[-2:] == (layer, 0))
         gates.append({name: value[:, 0] for name, value in trace[key].items()})  # (T, H)
-    return TextTrace(tokens=list(text), gates=gates, loss_per_step=nll.tolist())
+    return TextTrace(tokens=list(encoding.tokens), gates=gates, loss_per_step=nll.tolist())
 
 
-def untrained_char_lm(cell: str = "lstm", hidden_size: int = 64, seed: int = 0):
-    """A freshly initialised character LM over Tiny Shakespeare's 65 characters (for comparisons)."""
-    from seqlab.data.corpora import load_tiny_shakespeare
-    from seqlab.models.rnn_lm import RecurrentLanguageModel
-    from seqlab.text.characters import CharacterVocabulary
-
-    vocab = CharacterVocabulary.from_text(load_tiny_shakespeare())
+def untrained_char_lm(cell: str = "lstm", hidden_size: int = 64, seed: int = 0
+                      ) -> tuple[RecurrentLanguageModel, Tokenizer]:
+    """A freshly initialised character LM over Tiny Shakespeare's 65 characters (for comparisons), and its tokenizer."""
+    tokenizer = character_tokenizer(load_tiny_shakespeare())
     torch.manual_seed(seed)
-    return RecurrentLanguageModel(len(vocab), 32, hidden_size, 1, cell=cell), vocab
-
-
-def load_char_lm(run_dir: str | Path):
-    """The model and vocabulary of a ``seqlab demo`` run folder (safetensors weights; no pickle)."""
-    from safetensors.torch import load_file
-
-    from seqlab.models.rnn_lm import RecurrentLanguageModel
-    from seqlab.text.characters import CharacterVocabulary
-
-    run_dir = Path(run_dir)
-    needed = [run_dir / name for name in ("config.json", "vocabulary.json", "model.safetensors")]
-    missing = [p.name for p in needed if not p.is_file()]
-    if missing:
-        raise SeqlabError(f"{run_dir}: expected a character-LM run folder (seqlab demo); missing {', '.join(missing)}")
-    config = json.loads(needed[0].read_text())
-    if config.get("task") != "char_lm":
-        raise SeqlabError(f"{run_dir}: expected a run of task 'char_lm', got {config.get('task')!r}")
-    vocab = CharacterVocabulary.from_dict(json.loads(needed[1].read_text()))
-    model = RecurrentLanguageModel(len(vocab), config["embedding_dim"], config["hidden_size"], config["num_layers"],
-                                   cell=config["cell"], dropout=config["dropout"],
-                                   layer_options=config.get("layer_options") or {})
-    model.load_state_dict(load_file(needed[2]))
-    return model.eval(), vocab
+    model = make_model(LanguageModelConfig(arch=cell, embedding_dim=32, hidden_size=hidden_size, num_layers=1,
+                                           dropout=0.0), vocab_size=tokenizer.vocab_size, block_size=1)
+    return model, tokenizer

@@ -15,6 +15,7 @@ its gradients vanish when the largest singular value of W_hh is below 1 (and may
 above). ``gradient_flow`` measures ||dL/dh_t|| with autograd, for every layer and direction.
 
 Example:
+    >>> from seqlab.nn import LSTM
     >>> lstm = LSTM(4, 16, num_layers=2)
     >>> flow = gradient_flow(lstm, torch.randn(50, 8, 4), loss="last")
     >>> flow.grad_h[0, 0].shape     # layer 0, forward direction: one norm per step

@@ -11,6 +11,7 @@ the singular values of W_hh set the rate of decay (Pascanu, Mikolov & Bengio 201
 vanish when sigma_max(W_hh) < 1/max|phi'|, and may explode only when it is larger).
 
 Example:
+    >>> from seqlab.nn import RNN
     >>> rnn = RNN(4, 16)
     >>> norms = jacobian_norms(rnn, torch.randn(30, 2, 4))
     >>> norms[0, 0].shape          # ||ds_{T-1}/ds_t||_2 for t = 0..T-1

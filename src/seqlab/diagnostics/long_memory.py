@@ -22,6 +22,7 @@ from torch import nn
 
 from seqlab.diagnostics.clipping import MODES, ClipStats
 from seqlab.diagnostics.compare_flow import CELLS, build_cell
+from seqlab.diagnostics.gradient_flow import gradient_flow
 from seqlab.diagnostics.tasks import (
     COPY_ALPHABET,
     COPY_LENGTH,
@@ -31,6 +32,7 @@ from seqlab.diagnostics.tasks import (
     copy_batch,
 )
 from seqlab.errors import SeqlabError
+from seqlab.nn.modes import eval_mode
 
 log = logging.getLogger(__name__)
 TASKS = ("adding", "copy")
@@ -74,7 +76,7 @@ class LongMemoryConfig:
     batch_size: int = 64  # B
     steps: int = 1000  # optimisation steps (at most)
     max_seconds: float = 0.0  # wall-clock budget, 0 = none
-    learning_rate: float = 3e-3  # Adam step size
+    lr: float = 3e-3  # Adam step size
     clip: str | None = "norm"  # "norm", "value" or None
     clip_threshold: float = 1.0  # tau of the clipping
     eval_every: int = 50  # steps between test evaluations
@@ -94,9 +96,9 @@ class LongMemoryConfig:
             raise SeqlabError(f"T: the adding problem needs T >= 2, got {self.T}")
         if self.clip is not None and self.clip not in MODES:
             raise SeqlabError(f"clip: expected one of norm, value or none, got {self.clip!r}")
-        if not self.learning_rate > 0 or not self.clip_threshold > 0 or self.max_seconds < 0:
-            raise SeqlabError("learning_rate and clip_threshold must be positive and max_seconds >= 0, got "
-                              f"{self.learning_rate}, {self.clip_threshold}, {self.max_seconds}")
+        if not self.lr > 0 or not self.clip_threshold > 0 or self.max_seconds < 0:
+            raise SeqlabError("lr and clip_threshold must be positive and max_seconds >= 0, got "
+                              f"{self.lr}, {self.clip_threshold}, {self.max_seconds}")
 
 
 @dataclass
@@ -144,27 +146,21 @@ def _loss(config: LongMemoryConfig, output: torch.Tensor, targets: torch.Tensor)
 
 def _flow(model: nn.Module, config: LongMemoryConfig, test) -> list[float]:
     """||dL/dh_t|| of the task's own loss on (up to) 64 test sequences."""
-    from seqlab.diagnostics.gradient_flow import gradient_flow
-
     inputs, targets = test[0][:64], test[1][:64]
-    was_training = model.training
-    model.eval()
-    flow = gradient_flow(model, inputs, loss_fn=lambda output: _loss(config, output, targets))
-    model.train(was_training)
+    with eval_mode(model):
+        flow = gradient_flow(model, inputs, loss_fn=lambda output: _loss(config, output, targets))
     return next(iter(flow.grad_h.values())).tolist()
 
 
 @torch.no_grad()
 def _evaluate(model: nn.Module, config: LongMemoryConfig, test) -> dict:
-    was_training = model.training
-    model.eval()
     inputs, targets = test
-    output = model(inputs)
+    with eval_mode(model):
+        output = model(inputs)
     scores = {"test_loss": float(_loss(config, output, targets))}
     if config.task == "copy":
         recalled = output[:, -COPY_LENGTH:].argmax(-1) == targets[:, -COPY_LENGTH:]
         scores["test_accuracy"] = float(recalled.float().mean())  # over the 10 recalled symbols
-    model.train(was_training)
     return scores
 
 
@@ -191,7 +187,7 @@ def run_long_memory(config: LongMemoryConfig,
     model = build_model(config)
     test = _batch(config, config.test_size, torch.Generator().manual_seed(config.seed + 10_000))
     generator = torch.Generator().manual_seed(config.seed)
-    optimizer = torch.optim.Adam(model.parameters(), lr=config.learning_rate)
+    optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
     baseline = adding_baseline() if config.task == "adding" else copy_baseline(config.T)
     clip = ClipStats(config.clip or "none", config.clip_threshold)
     history = [{"step": 0, "seconds": 0.0, **_evaluate(model, config, test)}]

@@ -11,10 +11,15 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from seqlab.diagnostics.compare_flow import CELLS, compare_gradient_flow, flow_figures
+from seqlab.diagnostics.gates import trace_text, untrained_char_lm
 from seqlab.diagnostics.gradient_flow import LOSSES
 from seqlab.diagnostics.long_memory import LongMemoryConfig, run_long_memory
 from seqlab.errors import SeqlabError
 from seqlab.files import write_json_atomic, write_text_atomic
+from seqlab.models.rnn_lm import RecurrentLanguageModel
+from seqlab.plots.gates import gate_heatmaps_figure
+from seqlab.plots.states import state_trajectories_figure
+from seqlab.training.runner import load_run
 
 CLIP_THRESHOLDS = {"norm": 1.0, "value": 0.1}  # tau for ||g|| and for each |g_i|
 
@@ -96,14 +101,15 @@ def _gradient_markdown(report: dict) -> str:
 
 def gates_report(text: str, *, run: Path | None = None, cell: str = "lstm", eps: float = 0.1, units: int = 32,
                  seed: int = 0, run_dir_factory: Callable[[], Path]) -> dict:
-    """Trace a character LM (trained from ``run``, or untrained ``cell``) over ``text``; write heat maps,
+    """Trace a recurrent LM (the best weights of the run folder ``run`` of any ``lm`` run or of the tour's ``lm/``
+    section, or an untrained ``cell``) over ``text``; write heat maps,
     the PCA trajectory of h_t per layer and the saturation statistics."""
-    from seqlab.diagnostics.gates import load_char_lm, trace_text, untrained_char_lm
-    from seqlab.plots.gates import gate_heatmaps_figure
-    from seqlab.plots.states import state_trajectories_figure
-
     if run is not None:
-        model, vocab = load_char_lm(run)
+        loaded = load_run(run)
+        if not isinstance(loaded.model, RecurrentLanguageModel):
+            raise SeqlabError(f"{run}: diagnose gates reads a recurrent language model (LSTM, GRU or RNN); this run "
+                              f"holds a {type(loaded.model).__name__}")
+        model, vocab = loaded.model, loaded.tokenizer
         name = f"trained {model.cell.upper()} from {run}"
     else:
         if cell not in ("lstm", "gru", "rnn"):

@@ -19,16 +19,20 @@ from dataclasses import dataclass
 import torch
 
 from seqlab.errors import SeqlabError
-from seqlab.generation.decode import StepFn, decode, map_state, strip
+from seqlab.generation.decode import StepFn, map_state
 
 
 @dataclass
 class Hypothesis:
-    """One finished output: the generated ids (eos removed), its log-probability and normalised score."""
+    """One output: the generated ids (eos removed), its log-probability and normalised score.
+
+    ``ended`` is True when the hypothesis emitted ``eos_id``, False when it ran out of steps.
+    """
 
     tokens: list[int]
     log_prob: float
     score: float
+    ended: bool = True
 
 
 @torch.no_grad()
@@ -95,23 +99,6 @@ def beam_search(step: StepFn, state, start: torch.Tensor, max_new_tokens: int, b
                 score = float(scores[b, k])
                 if score > float("-inf"):
                     finished[b].append(Hypothesis(tokens[b * K + k, t0:].tolist(), score,
-                                                  score / max(length, 1) ** alpha))
+                                                  score / max(length, 1) ** alpha, ended=False))
         results.append(max(finished[b], key=lambda h: h.score))
     return results
-
-
-def decode_ids(step: StepFn, state, batch_size: int, bos_id: int, eos_id: int, max_len: int, beam_size: int = 1,
-               length_penalty: float = 1.0, temperature: float = 0.0, top_k: int | None = None,
-               top_p: float | None = None, generator: torch.Generator | None = None,
-               device: torch.device | str | None = None) -> list[list[int]]:
-    """Decode ``batch_size`` outputs from BOS: greedy (the default), sampled (``temperature`` > 0) or beam search.
-
-    Returns the generated ids of each row without BOS and EOS; what seq2seq models' ``translate`` returns.
-    """
-    if beam_size > 1 and temperature > 0:
-        raise SeqlabError(f"beam search is deterministic: got beam_size={beam_size} with temperature={temperature}")
-    start = torch.full((batch_size, 1), bos_id, dtype=torch.long, device=device)
-    if beam_size > 1:
-        return [h.tokens for h in beam_search(step, state, start, max_len, beam_size, eos_id, length_penalty)]
-    tokens = decode(step, state, start, max_len, eos_id, temperature, top_k, top_p, generator)
-    return strip(tokens, 1, eos_id)

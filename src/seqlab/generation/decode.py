@@ -6,14 +6,20 @@ A model exposes one step of decoding as a function
 
 that sees the whole prefix so far (a model with a cache only reads the tokens it has not seen).
 ``state`` is any nesting of tuples, lists and dicts of tensors whose first axis is the batch,
-or of objects with a ``map_tensors(fn)`` method (``seqlab.nn.KVCache``); ``map_state`` applies a
-function to every tensor in it, which is how beam search reorders and copies hypotheses.
+of objects with a ``map_tensors(fn)`` method (``seqlab.nn.KVCache``), and of plain values (how
+many tokens a model has read); ``map_state`` applies a function to every tensor in it, which is
+how beam search reorders and copies hypotheses.
+
+Every autoregressive model of ``seqlab.models`` is an ``Autoregressive``: ``decoding_state``
+starts a decoding (from a source sentence for an encoder-decoder), ``decoding_step`` is the step
+above, and ``vocab_size`` is the size of the vocabulary it predicts. ``seqlab.generation.generate``
+drives any of them.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 import torch
 
@@ -21,6 +27,24 @@ from seqlab.errors import SeqlabError
 from seqlab.generation.sampling import sample_next
 
 StepFn = Callable[[torch.Tensor, Any], tuple[torch.Tensor, Any]]
+
+
+@runtime_checkable
+class Autoregressive(Protocol):
+    """A model that predicts the next token: language models and encoder-decoders alike."""
+
+    @property
+    def vocab_size(self) -> int:
+        """V, the size of the vocabulary whose next-token logits ``decoding_step`` returns."""
+        ...
+
+    def decoding_state(self, source: torch.Tensor | None = None, source_lengths: torch.Tensor | None = None) -> Any:
+        """The state before the first step: empty for a language model, the encoded ``source`` (B, S) otherwise."""
+        ...
+
+    def decoding_step(self, tokens: torch.Tensor, state: Any) -> tuple[torch.Tensor, Any]:
+        """tokens (N, t), the whole prefix so far -> (logits (N, V) of the next token, the new state)."""
+        ...
 
 
 def map_state(state, fn: Callable[[torch.Tensor], torch.Tensor]):
@@ -37,6 +61,8 @@ def map_state(state, fn: Callable[[torch.Tensor], torch.Tensor]):
         return {key: map_state(value, fn) for key, value in state.items()}
     if hasattr(state, "map_tensors"):
         return state.map_tensors(fn)
+    if isinstance(state, int | float | str | bool):
+        return state  # a plain value (e.g. how many tokens were read) is the same for every row
     raise SeqlabError(f"decoding state: cannot map over a {type(state).__name__}")
 
 

@@ -13,11 +13,17 @@ Shape: inputs (B, T) ids, lengths (B,) -> logits (B, K).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import torch
 from torch import nn
 
 from seqlab.errors import SeqlabError
 from seqlab.nn import GRU, LSTM, RNN
+from seqlab.nn.masks import key_padding
+from seqlab.nn.modes import eval_mode
+from seqlab.text.factories import UNK, special_id
+from seqlab.text.tokenizer import Tokenizer
 
 RECURRENT = {"lstm": LSTM, "gru": GRU, "rnn": RNN}
 ENCODERS = (*RECURRENT, "transformer")
@@ -29,7 +35,7 @@ class SequenceClassifier(nn.Module):
 
     Args:
         vocab_size: V. num_classes: K. embedding_dim: E.
-        encoder: "lstm", "gru", "rnn" (seqlab.nn layers) or "transformer" (seqlab.nn encoder).
+        arch: the encoder: "lstm", "gru", "rnn" (seqlab.nn layers) or "transformer" (seqlab.nn encoder).
         hidden_size: H of the recurrent layer, or the feed-forward width of the Transformer
             (whose model width is E).
         num_layers: L. bidirectional: D = 2 directions (recurrent encoders).
@@ -45,24 +51,24 @@ class SequenceClassifier(nn.Module):
         torch.Size([3, 2])
     """
 
-    def __init__(self, vocab_size: int, num_classes: int, embedding_dim: int = 128, encoder: str = "lstm",
+    def __init__(self, vocab_size: int, num_classes: int, embedding_dim: int = 128, arch: str = "lstm",
                  hidden_size: int = 128, num_layers: int = 1, bidirectional: bool = True, nhead: int = 4,
                  max_len: int = 512, pooling: str = "max", dropout: float = 0.5, padding_idx: int = 0,
                  layer_options: dict | None = None):
         super().__init__()
-        if encoder not in ENCODERS:
-            raise SeqlabError(f"encoder: expected one of {', '.join(ENCODERS)}, got {encoder!r}")
+        if arch not in ENCODERS:
+            raise SeqlabError(f"arch: expected one of {', '.join(ENCODERS)}, got {arch!r}")
         if pooling not in POOLINGS:
             raise SeqlabError(f"pooling: expected one of {', '.join(POOLINGS)}, got {pooling!r}")
-        if pooling == "last" and encoder == "transformer":
+        if pooling == "last" and arch == "transformer":
             raise SeqlabError("pooling='last' needs a recurrent encoder; use 'max' or 'mean' with a transformer")
         if num_classes < 2:
             raise SeqlabError(f"num_classes: expected at least 2, got {num_classes}")
-        self.encoder_kind = encoder
+        self.arch = arch
         self.pooling = pooling
         self.embedding = nn.Embedding(vocab_size, embedding_dim, padding_idx=padding_idx)
         self.dropout = nn.Dropout(dropout)
-        if encoder == "transformer":
+        if arch == "transformer":
             from seqlab.nn.positional import SinusoidalPositionalEncoding
             from seqlab.nn.transformer import TransformerEncoder, TransformerEncoderLayer
 
@@ -72,7 +78,7 @@ class SequenceClassifier(nn.Module):
             self.encoder = TransformerEncoder(layer, num_layers)
             features = embedding_dim
         else:
-            self.encoder = RECURRENT[encoder](embedding_dim, hidden_size, num_layers, batch_first=True,
+            self.encoder = RECURRENT[arch](embedding_dim, hidden_size, num_layers, batch_first=True,
                                               bidirectional=bidirectional, dropout=dropout if num_layers > 1 else 0.0,
                                               **dict(layer_options or {}))
             features = hidden_size * (2 if bidirectional else 1)
@@ -97,9 +103,7 @@ class SequenceClassifier(nn.Module):
             lengths = torch.full((B,), T, dtype=torch.long, device=inputs.device)
         is_real = torch.arange(T, device=inputs.device)[None, :] < lengths[:, None]  # (B, T)
         x = self.dropout(self.embedding(inputs))  # (B, T, E)
-        if self.encoder_kind == "transformer":
-            from seqlab.nn.masks import key_padding
-
+        if self.arch == "transformer":
             h = self.encoder(self.positions(x), can_attend=key_padding(is_real))  # (B, T, E)
             final = None
         else:
@@ -120,4 +124,23 @@ class SequenceClassifier(nn.Module):
         return torch.cat(list(final[-D:]), dim=-1)  # last layer's final states: (D, B, H) -> (B, D*H)
 
 
-__all__ = ["ENCODERS", "POOLINGS", "SequenceClassifier"]
+@torch.no_grad()
+def classify_texts(model: SequenceClassifier, tokenizer: Tokenizer, labels: Sequence[str], texts: Sequence[str],
+                   max_length: int | None = None) -> list[tuple[str, float]]:
+    """The most probable label of each text and its probability, one text at a time (no padding).
+
+    A text is encoded by ``tokenizer`` (its normalizer lower-cases when the run did), cut to
+    ``max_length`` tokens; a text with no token reads as one unknown token.
+    """
+    unk = special_id(tokenizer, UNK)
+    results = []
+    with eval_mode(model):
+        for text in texts:
+            ids = tokenizer.encode(text).ids[:max_length] or [unk]
+            probs = model(torch.tensor([ids]), torch.tensor([len(ids)])).softmax(-1)[0]  # (K,)
+            k = int(probs.argmax())
+            results.append((labels[k], float(probs[k])))
+    return results
+
+
+__all__ = ["ENCODERS", "POOLINGS", "SequenceClassifier", "classify_texts"]

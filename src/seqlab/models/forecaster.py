@@ -32,11 +32,16 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 from torch import nn
 
+from seqlab.checks import check_integer
 from seqlab.errors import SeqlabError
 from seqlab.nn import GRU, LSTM
+from seqlab.series.calendar import calendar_features
+from seqlab.series.io import TimeSeries
+from seqlab.series.scaling import Scaler
 
 CELLS = {"lstm": LSTM, "gru": GRU}
 HEADS = ("point", "gaussian", "quantile")
@@ -203,3 +208,116 @@ class RecurrentForecaster(nn.Module):
         quantiles = torch.sort(raw, dim=-1).values  # (B, P, F, Q), never crossing
         median = quantiles[..., self.levels.index(0.5)]
         return Forecast(mean=median, quantiles=quantiles, levels=self.levels)
+
+
+class ForecasterEnsemble(nn.Module):
+    """Forecasters trained apart (one seed each) whose forecasts are averaged.
+
+        mean = (1/K) sum_k mu_k;   interval = ((1/K) sum_k lower_k, (1/K) sum_k upper_k)
+
+    Averaging the members' bounds keeps each member's own spread; it is not the interval of the
+    mixture. The members are a ``ModuleList``, so the ensemble saves and loads as one state dict.
+
+    Example:
+        >>> ensemble = ForecasterEnsemble([RecurrentForecaster(horizon=3) for _ in range(2)])
+        >>> ensemble.forecast(torch.randn(4, 12, 1), torch.zeros(4, 3, 0))[0].shape
+        torch.Size([4, 3, 1])
+    """
+
+    def __init__(self, members: list[RecurrentForecaster]):
+        super().__init__()
+        if not members:
+            raise SeqlabError("ForecasterEnsemble: expected at least one member, got none")
+        self.members = nn.ModuleList(members)
+
+    @property
+    def horizon(self) -> int:
+        return self.members[0].horizon
+
+    @property
+    def n_covariates(self) -> int:
+        return self.members[0].n_covariates
+
+    @property
+    def probabilistic(self) -> bool:
+        return self.members[0].head_kind != "point"
+
+    def forward(self, past: torch.Tensor, future: torch.Tensor | None = None,
+                target: torch.Tensor | None = None) -> Forecast:
+        """The first member's forecast (training reaches each member on its own; see ``forecast``)."""
+        return self.members[0](past, future, target)
+
+    @torch.no_grad()
+    def forecast(self, past: torch.Tensor, future: torch.Tensor,
+                 interval: float = 0.8) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor | None]:
+        """The averaged mean (B, P, F) and, for probabilistic heads, the averaged interval bounds."""
+        forecasts = [member.eval()(past, future) for member in self.members]
+        mean = torch.stack([f.mean for f in forecasts]).mean(0)
+        if not self.probabilistic:
+            return mean, None, None
+        bounds = [f.interval(interval) for f in forecasts]
+        return mean, torch.stack([b[0] for b in bounds]).mean(0), torch.stack([b[1] for b in bounds]).mean(0)
+
+
+MAX_FORECAST_STEPS = 100_000  # a bound on what one forecast may allocate
+
+
+@dataclass
+class SeriesForecaster:
+    """A trained ensemble in the data's own units: reads a series' last ``input_length`` values, forecasts ahead.
+
+    The values are scaled as in training (``scaler``, fitted on the training rows only), the
+    calendar covariates are computed from the dates, and the forecast is mapped back to the
+    data's units. This is what ``seqlab forecast`` and the backtest call.
+    """
+
+    ensemble: ForecasterEnsemble
+    scaler: Scaler
+    freq: str
+    calendar: bool
+    input_length: int
+    interval: float = 0.8
+
+    @property
+    def horizon(self) -> int:
+        return self.ensemble.horizon
+
+    def covariates(self, dates: np.ndarray) -> np.ndarray:
+        return calendar_features(dates, self.freq) if self.calendar else np.zeros((len(dates), 0))
+
+    def forecast(self, history: np.ndarray, dates: np.ndarray, future_dates: np.ndarray) -> dict[str, np.ndarray]:
+        """The ``horizon`` steps after ``history`` (T,) dated ``dates``: ``mean`` (and ``lower``, ``upper``)."""
+        if history.shape[0] < self.input_length:
+            raise SeqlabError(f"the model reads {self.input_length} past steps; the history has {history.shape[0]}")
+        z = self.scaler.transform(history[-self.input_length:, None])  # (L, 1)
+        past = np.concatenate([z, self.covariates(dates[-self.input_length:])], axis=-1)
+        past_t = torch.as_tensor(past, dtype=torch.float32)[None]  # (1, L, 1 + C)
+        future_t = torch.as_tensor(self.covariates(future_dates), dtype=torch.float32)[None]  # (1, P, C)
+        mean, lower, upper = self.ensemble.forecast(past_t, future_t, self.interval)
+        result = {"mean": self.scaler.inverse(mean[0].numpy())[:, 0]}  # (P,)
+        if lower is not None:
+            result["lower"] = self.scaler.inverse(lower[0].numpy())[:, 0]
+            result["upper"] = self.scaler.inverse(upper[0].numpy())[:, 0]
+        return result
+
+    def forecast_ahead(self, series: TimeSeries, steps: int) -> dict[str, np.ndarray]:
+        """Forecast ``steps`` past the end of ``series``; beyond the horizon its forecasts are fed back.
+
+        Returns ``dates`` (steps,), ``mean`` and, for probabilistic heads, ``lower`` and ``upper``.
+        """
+        check_integer("horizon", steps, low=1, high=MAX_FORECAST_STEPS)
+        history, dates = series.values[:, 0].copy(), series.dates.copy()
+        parts: dict[str, list[np.ndarray]] = {}
+        made = 0
+        while made < steps:
+            current = TimeSeries(dates, history[:, None], series.columns, series.freq)
+            future = current.future_dates(self.horizon)
+            result = self.forecast(history, dates, future)
+            for key, value in result.items():
+                parts.setdefault(key, []).append(value)
+            history = np.concatenate([history, result["mean"]])
+            dates = np.concatenate([current.dates.astype(future.dtype), future])
+            made += self.horizon
+        out = {key: np.concatenate(value)[:steps] for key, value in parts.items()}
+        out["dates"] = series.future_dates(steps)
+        return out

@@ -5,8 +5,9 @@
     p(x_{t+1} | x_{<=t}) = softmax(LN(h_L) W_e^T)                      (the output layer is W_e: weight tying)
 
 Each block is ``seqlab.nn.TransformerEncoderLayer(norm_first=True)`` under a causal mask. For
-generation a ``KVCache`` per block keeps the keys and values of the prefix, so a new token costs
-one position instead of the whole prefix; the logits are the same as recomputing it (tested).
+generation (``seqlab.generation``) a ``KVCache`` per block keeps the keys and values of the prefix,
+so a new token costs one position instead of the whole prefix; the logits are the same as
+recomputing it (tested). Past ``block_size`` tokens the context window slides.
 """
 
 from __future__ import annotations
@@ -18,8 +19,7 @@ import torch
 from torch import nn
 
 from seqlab.errors import SeqlabError
-from seqlab.generation.beam import Hypothesis, beam_search
-from seqlab.generation.decode import decode
+from seqlab.generation.generate import GenerationMixin
 from seqlab.nn import KVCache, LayerNorm, LearnedPositionalEmbedding, SinusoidalPositionalEncoding, masks
 from seqlab.nn.transformer import TransformerEncoderLayer
 
@@ -58,7 +58,7 @@ class GPTConfig:
         return asdict(self)
 
 
-class GPT(nn.Module):
+class GPT(GenerationMixin, nn.Module):
     """Decoder-only Transformer language model.
 
     ``forward(idx (B, T), cache=None, need_weights=False)`` -> logits (B, T, V), or
@@ -132,45 +132,29 @@ class GPT(nn.Module):
         logits = self.lm_head(self.ln_f(x))  # (B, T, E) -> (B, T, V)
         return (logits, all_weights) if need_weights else logits
 
-    # -- generation ----------------------------------------------------------------------------------
-    def _step(self, use_cache: bool):
-        def step(tokens: torch.Tensor, cache):
-            if use_cache:
-                logits = self(tokens[:, cache[0].length:], cache)  # only the positions not yet cached
-            else:
-                logits = self(tokens[:, -self.config.block_size:])  # crop to the context window
-            return logits[:, -1], cache
-        return step
+    # -- decoding (seqlab.generation) ----------------------------------------------------------------
+    @property
+    def vocab_size(self) -> int:
+        return self.config.vocab_size
 
-    @torch.no_grad()
-    def generate(self, prompt: torch.Tensor, max_new_tokens: int, temperature: float = 1.0,
-                 top_k: int | None = None, top_p: float | None = None, eos_id: int | None = None,
-                 use_cache: bool = True, generator: torch.Generator | None = None) -> torch.Tensor:
-        """Continue ``prompt`` (B, T0); returns (B, T0 + n). ``temperature=0`` is greedy decoding.
+    def decoding_state(self, source: torch.Tensor | None = None, source_lengths: torch.Tensor | None = None,
+                       use_cache: bool = True) -> dict:
+        """Empty key/value caches; ``use_cache=False``: none, every step recomputes the whole window (the
+        same tokens, more work: the KV-cache lesson of tutorial 17)."""
+        if source is not None:
+            raise SeqlabError("a language model continues a prompt; it takes no source")
+        return {"cache": self.new_cache() if use_cache else None}
 
-        With the cache, learned positions limit T0 + n to ``block_size``; without it, the context
-        is cropped to the last ``block_size`` tokens at each step (as nanoGPT does).
+    def decoding_step(self, tokens: torch.Tensor, state: dict) -> tuple[torch.Tensor, dict]:
+        """The next token's logits (N, V) after ``tokens`` (N, t).
+
+        While the prefix fits in ``block_size`` the cache holds its keys and values and only the
+        unseen positions are computed. Past the window every position would shift, so the last
+        ``block_size`` tokens are recomputed at each step, as nanoGPT does.
         """
-        if use_cache and self.config.positions == "learned" and prompt.shape[-1] + max_new_tokens > \
-                self.config.block_size:
-            raise SeqlabError(f"{prompt.shape[-1]} prompt + {max_new_tokens} new tokens exceed block_size="
-                              f"{self.config.block_size}; use fewer tokens or use_cache=False (a sliding window)")
-        was_training = self.training
-        self.eval()
-        try:
-            return decode(self._step(use_cache), self.new_cache() if use_cache else None, prompt, max_new_tokens,
-                          eos_id, temperature, top_k, top_p, generator)
-        finally:
-            self.train(was_training)
-
-    @torch.no_grad()
-    def beam_search(self, prompt: torch.Tensor, max_new_tokens: int, beam_size: int = 4, eos_id: int | None = None,
-                    length_penalty: float = 1.0) -> list[Hypothesis]:
-        """The most probable continuation of each row of ``prompt`` (B, T0) found by beam search."""
-        was_training = self.training
-        self.eval()
-        try:
-            return beam_search(self._step(True), self.new_cache(), prompt, max_new_tokens, beam_size, eos_id,
-                               length_penalty)
-        finally:
-            self.train(was_training)
+        cache, window = state["cache"], self.config.block_size
+        if cache is not None and tokens.shape[1] <= window:
+            logits = self(tokens[:, cache[0].length:], cache)  # only the positions not yet cached
+        else:
+            logits = self(tokens[:, -window:])  # crop to the context window
+        return logits[:, -1], state

@@ -6,12 +6,13 @@ import torch
 from torch import nn
 
 from seqlab.errors import SeqlabError
+from seqlab.generation.generate import GenerationMixin
 from seqlab.nn import GRU, LSTM, RNN
 
 CELLS = {"rnn": RNN, "lstm": LSTM, "gru": GRU}
 
 
-class RecurrentLanguageModel(nn.Module):
+class RecurrentLanguageModel(GenerationMixin, nn.Module):
     """p(x_{t+1} | x_{<=t}) = softmax(W_out h_t + b_out), h_t from a stacked recurrent layer.
 
     Args:
@@ -23,6 +24,9 @@ class RecurrentLanguageModel(nn.Module):
 
     Shape:
         inputs (B, T) token ids -> logits (B, T, V), and the final state.
+
+    ``generate`` continues a prompt (``seqlab.generation``): the state is carried, so each new token
+    costs one recurrent step.
 
     Example:
         >>> model = RecurrentLanguageModel(65, 32, 64)
@@ -56,26 +60,23 @@ class RecurrentLanguageModel(nn.Module):
         h, state = self.rnn(x, state)  # (B, T, H)
         return self.head(self.dropout(h)), state  # (B, T, V)
 
-    @torch.no_grad()
-    def generate(self, prompt: torch.Tensor, max_new_tokens: int, temperature: float = 1.0,
-                 top_k: int | None = None, top_p: float | None = None,
-                 generator: torch.Generator | None = None) -> torch.Tensor:
-        """Continue ``prompt`` (B, T0) by sampling ``max_new_tokens`` ids; returns (B, T0 + new).
+    # -- decoding (seqlab.generation) ----------------------------------------------------------------
+    def decoding_state(self, source: torch.Tensor | None = None, source_lengths: torch.Tensor | None = None) -> dict:
+        """No recurrent state yet, no token read."""
+        if source is not None:
+            raise SeqlabError("a language model continues a prompt; it takes no source")
+        return {"recurrent": None, "read": 0}
 
-        The recurrent state is carried, so each new token costs one step.
+    def decoding_step(self, tokens: torch.Tensor, state: dict) -> tuple[torch.Tensor, dict]:
+        """Read the tokens not yet read, carrying the recurrent state: each new token costs one step.
+
+        The state keeps h (and c) batch-first, (B, L*D, H), so that beam search can reorder rows.
         """
-        from seqlab.generation.sampling import sample_next
-
-        if prompt.dim() != 2 or prompt.shape[1] == 0:
-            raise SeqlabError(f"prompt: expected token ids of shape (B, T0) with T0 >= 1, got {tuple(prompt.shape)}")
-        was_training = self.training
-        self.eval()
-        logits, state = self(prompt)
-        tokens = [prompt]
-        for _ in range(max_new_tokens):
-            next_id = sample_next(logits[:, -1], temperature=temperature, top_k=top_k, top_p=top_p,
-                                  generator=generator)  # (B, 1)
-            tokens.append(next_id)
-            logits, state = self(next_id, state)
-        self.train(was_training)
-        return torch.cat(tokens, dim=1)
+        carried = state["recurrent"]
+        if carried is not None:  # (B, L*D, H) -> the layer's (L*D, B, H)
+            carried = tuple(h.transpose(0, 1).contiguous() for h in carried) if isinstance(carried, tuple) \
+                else carried.transpose(0, 1).contiguous()
+        logits, recurrent = self(tokens[:, state["read"]:], carried)  # (B, t_new, V)
+        recurrent = tuple(h.transpose(0, 1) for h in recurrent) if isinstance(recurrent, tuple) \
+            else recurrent.transpose(0, 1)
+        return logits[:, -1], {"recurrent": recurrent, "read": tokens.shape[1]}

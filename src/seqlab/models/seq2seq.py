@@ -8,7 +8,8 @@
 
 The recurrent layers are ``seqlab.nn.GRU`` / ``LSTM`` (the decoder runs them one step at a time).
 ``forward(src, src_lengths, tgt_in)`` is teacher forcing: ``tgt_in`` is the target shifted right
-(BOS first); ``translate`` decodes greedily or with beam search.
+(BOS first); ``generate(bos, max_new_tokens, source=src, source_lengths=lengths, eos_id=...)``
+decodes greedily, by sampling or with beam search (``seqlab.generation``).
 """
 
 from __future__ import annotations
@@ -17,14 +18,14 @@ import torch
 from torch import nn
 
 from seqlab.errors import SeqlabError
-from seqlab.generation.beam import decode_ids
+from seqlab.generation.generate import GenerationMixin
 from seqlab.nn import GRU, LSTM, AdditiveAttention, DotAttention, GeneralAttention, masks
 
 CELLS = {"gru": GRU, "lstm": LSTM}
 ATTENTIONS = ("additive", "general", "dot")
 
 
-class Seq2SeqAttention(nn.Module):
+class Seq2SeqAttention(GenerationMixin, nn.Module):
     """Encoder-decoder with attention over the source.
 
     Args:
@@ -98,7 +99,7 @@ class Seq2SeqAttention(nn.Module):
         return torch.tanh(self.bridge(per_layer))
 
     # -- decoder ---------------------------------------------------------------------------------------
-    def decode_step(self, y_prev: torch.Tensor, state: dict):
+    def step(self, y_prev: torch.Tensor, state: dict):
         """One target step: y_prev (B,) -> logits (B, V), new state, attention weights (B, S)."""
         s_prev = state["hidden"][0][:, -1]  # top layer s_{i-1}: (B, H)
         options = {"projected_keys": state["projected_keys"]} if "projected_keys" in state else {}
@@ -117,28 +118,26 @@ class Seq2SeqAttention(nn.Module):
         state = self.encode(src, src_lengths)
         all_logits, all_weights = [], []
         for i in range(tgt_in.shape[1]):
-            logits, state, weights = self.decode_step(tgt_in[:, i], state)
+            logits, state, weights = self.step(tgt_in[:, i], state)
             all_logits.append(logits)
             all_weights.append(weights)
         logits = torch.stack(all_logits, dim=1)  # (B, T, V)
         return (logits, torch.stack(all_weights, dim=1)) if need_weights else logits
 
-    # -- inference -------------------------------------------------------------------------------------
-    def _step(self, tokens: torch.Tensor, state: dict):
-        logits, state, _ = self.decode_step(tokens[:, -1], state)
-        return logits, state
+    # -- decoding (seqlab.generation) ----------------------------------------------------------------
+    @property
+    def vocab_size(self) -> int:
+        return self.output.out_features
 
-    @torch.no_grad()
-    def translate(self, src: torch.Tensor, src_lengths: torch.Tensor, bos_id: int, eos_id: int, max_len: int = 50,
-                  beam_size: int = 1, length_penalty: float = 1.0, temperature: float = 0.0,
-                  top_k: int | None = None, top_p: float | None = None,
-                  generator: torch.Generator | None = None) -> list[list[int]]:
-        """Target ids for each source sentence (without BOS and EOS): greedy by default, beam search when
-        ``beam_size`` > 1, sampling when ``temperature`` > 0 (see ``seqlab.generation.beam.decode_ids``)."""
-        was_training = self.training
-        self.eval()
-        try:
-            return decode_ids(self._step, self.encode(src, src_lengths), src.shape[0], bos_id, eos_id, max_len,
-                              beam_size, length_penalty, temperature, top_k, top_p, generator, src.device)
-        finally:
-            self.train(was_training)
+    def decoding_state(self, source: torch.Tensor | None = None, source_lengths: torch.Tensor | None = None) -> dict:
+        """The encoded source (every tensor batch-first, so beam search can reorder rows); no target read yet."""
+        if source is None or source_lengths is None:
+            raise SeqlabError("an encoder-decoder needs the source sentences: pass source and source_lengths")
+        return {**self.encode(source, source_lengths), "read": 0}
+
+    def decoding_step(self, tokens: torch.Tensor, state: dict) -> tuple[torch.Tensor, dict]:
+        """Run the decoder over the target tokens not yet read; the logits after the last one (N, V)."""
+        logits = None
+        for i in range(state["read"], tokens.shape[1]):
+            logits, state, _ = self.step(tokens[:, i], state)
+        return logits, {**state, "read": tokens.shape[1]}

@@ -24,7 +24,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from seqlab.errors import SeqlabError
-from seqlab.generation.beam import decode_ids
+from seqlab.generation.generate import GenerationMixin
 from seqlab.nn import masks
 from seqlab.nn.attention import scaled_dot_product_attention
 from seqlab.nn.layer_norm import RMSNorm
@@ -133,11 +133,11 @@ class T5Stack(nn.Module):
         return self.dropout(self.final_norm(x))
 
 
-class T5(nn.Module):
+class T5(GenerationMixin, nn.Module):
     """T5 encoder-decoder for conditional generation.
 
-    ``forward(src, src_lengths, tgt_in)`` -> logits (B, T, V); ``translate`` decodes greedily or
-    with beam search (recomputing the prefix at each step: this model has no KV cache).
+    ``forward(src, src_lengths, tgt_in)`` -> logits (B, T, V); ``generate`` (``seqlab.generation``)
+    decodes greedily, by sampling or with beam search, recomputing the prefix at each step (no KV cache).
 
     Example:
         >>> config = T5Config(vocab_size=20, d_model=16, d_kv=4, d_ff=32, num_layers=1, num_decoder_layers=1,
@@ -186,23 +186,18 @@ class T5(nn.Module):
         memory, can_attend = self.encode(src, src_lengths)
         return self.decode(tgt_in, memory, can_attend)
 
-    def _step(self, tokens: torch.Tensor, state: dict):
-        return self.decode(tokens, state["memory"], state["can_attend"])[:, -1], state  # the whole prefix again
+    # -- decoding (seqlab.generation) ----------------------------------------------------------------
+    @property
+    def vocab_size(self) -> int:
+        return self.config.vocab_size
 
-    @torch.no_grad()
-    def translate(self, src, src_lengths, bos_id: int, eos_id: int, max_len: int = 50, beam_size: int = 1,
-                  length_penalty: float = 1.0, temperature: float = 0.0, top_k: int | None = None,
-                  top_p: float | None = None, generator: torch.Generator | None = None) -> list[list[int]]:
-        """Target ids for each source sentence (without BOS and EOS): greedy by default, beam search when
-        ``beam_size`` > 1, sampling when ``temperature`` > 0.
+    def decoding_state(self, source: torch.Tensor | None = None, source_lengths: torch.Tensor | None = None) -> dict:
+        """The encoder's memory and key mask. T5 starts decoding from its padding id: pass it as the prompt."""
+        if source is None or source_lengths is None:
+            raise SeqlabError("an encoder-decoder needs the source sentences: pass source and source_lengths")
+        memory, can_attend = self.encode(source, source_lengths)
+        return {"memory": memory, "can_attend": can_attend}
 
-        T5 starts decoding from its padding id; pass it as ``bos_id`` to follow the original.
-        """
-        was_training = self.training
-        self.eval()
-        try:
-            memory, can_attend = self.encode(src, src_lengths)
-            return decode_ids(self._step, {"memory": memory, "can_attend": can_attend}, src.shape[0], bos_id, eos_id,
-                              max_len, beam_size, length_penalty, temperature, top_k, top_p, generator, src.device)
-        finally:
-            self.train(was_training)
+    def decoding_step(self, tokens: torch.Tensor, state: dict) -> tuple[torch.Tensor, dict]:
+        """The logits (N, V) after ``tokens`` (N, t): the whole prefix again (no cache)."""
+        return self.decode(tokens, state["memory"], state["can_attend"])[:, -1], state

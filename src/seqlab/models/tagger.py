@@ -23,12 +23,18 @@ Shape:
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import torch
 from torch import nn
 
+from seqlab.data.tagging import encode_words
 from seqlab.errors import SeqlabError
+from seqlab.metrics.tagging import bio_spans
 from seqlab.nn import LSTM
 from seqlab.nn.crf import CRF
+from seqlab.nn.modes import eval_mode
+from seqlab.text.tokenizer import Tokenizer
 
 
 class BiLSTMCRFTagger(nn.Module):
@@ -99,3 +105,20 @@ class BiLSTMCRFTagger(nn.Module):
     def decode(self, words: torch.Tensor, lengths: torch.Tensor, chars: torch.Tensor | None = None) -> list[list[int]]:
         """The Viterbi tag ids of every sentence."""
         return self.crf.decode(self(words, lengths, chars), self.is_pad(words, lengths))
+
+
+@torch.no_grad()
+def tag_tokens(model: BiLSTMCRFTagger, word_tokenizer: Tokenizer, char_tokenizer: Tokenizer, tags: Sequence[str],
+               tokens: Sequence[str], max_word_chars: int) -> list[str]:
+    """The Viterbi tag of every token of one sentence (tokens without white space)."""
+    if not tokens:
+        return []
+    words, chars = encode_words(tokens, word_tokenizer, char_tokenizer, max_word_chars)
+    with eval_mode(model):
+        path = model.decode(words[None], torch.tensor([len(tokens)]), chars[None])[0]
+    return [tags[i] for i in path]
+
+
+def entities(tokens: Sequence[str], predicted: Sequence[str]) -> list[tuple[str, str]]:
+    """(entity text, type) of every entity a BIO tag sequence marks over ``tokens``, in order."""
+    return [(" ".join(tokens[a:b + 1]), kind) for a, b, kind in sorted(bio_spans(predicted))]

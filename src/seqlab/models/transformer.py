@@ -4,8 +4,9 @@
     memory = Encoder(x)                               h = Decoder(y, memory)   (causal self-attention)
     p(y_t | y_<t, src) = softmax(h_t W_out)            W_out = E_tgt^T when tied (section 3.4)
 
-Embeddings, positional encodings, the padding and causal masks, the output layer, and decoding
-(greedy, sampling, beam search with a key/value cache) around ``seqlab.nn.Transformer``.
+Embeddings, positional encodings, the padding and causal masks, the output layer, and the decoding
+step (a key/value cache per decoder layer) that ``seqlab.generation`` drives for greedy search,
+sampling and beam search, around ``seqlab.nn.Transformer``.
 """
 
 from __future__ import annotations
@@ -16,11 +17,11 @@ import torch
 from torch import nn
 
 from seqlab.errors import SeqlabError
-from seqlab.generation.beam import decode_ids
+from seqlab.generation.generate import GenerationMixin
 from seqlab.nn import LearnedPositionalEmbedding, SinusoidalPositionalEncoding, Transformer, masks
 
 
-class TransformerSeq2Seq(nn.Module):
+class TransformerSeq2Seq(GenerationMixin, nn.Module):
     """Encoder-decoder Transformer over token ids.
 
     Args:
@@ -107,28 +108,21 @@ class TransformerSeq2Seq(nn.Module):
         logits, self_weights, cross_weights = self.decode(tgt_in, memory, can_attend, need_weights=True)
         return logits, {"encoder": encoder_weights, "decoder_self": self_weights, "cross": cross_weights}
 
-    # -- inference -------------------------------------------------------------------------------------
-    def start_decoding(self, src: torch.Tensor, src_lengths: torch.Tensor) -> dict:
-        memory, can_attend = self.encode(src, src_lengths)
+    # -- decoding (seqlab.generation) ----------------------------------------------------------------
+    @property
+    def vocab_size(self) -> int:
+        return self.output.out_features
+
+    def decoding_state(self, source: torch.Tensor | None = None, source_lengths: torch.Tensor | None = None) -> dict:
+        """The encoder's memory and key mask, and an empty key/value cache per decoder layer."""
+        if source is None or source_lengths is None:
+            raise SeqlabError("an encoder-decoder needs the source sentences: pass source and source_lengths")
+        memory, can_attend = self.encode(source, source_lengths)
         return {"memory": memory, "can_attend": can_attend, "caches": self.transformer.decoder.new_caches()}
 
-    def _step(self, tokens: torch.Tensor, state: dict):
+    def decoding_step(self, tokens: torch.Tensor, state: dict) -> tuple[torch.Tensor, dict]:
+        """The logits (N, V) after ``tokens`` (N, t); only the positions the cache has not seen are computed."""
         caches = state["caches"]
-        new = tokens[:, caches[0][0].length:]  # the positions the cache has not seen
+        new = tokens[:, caches[0][0].length:]
         logits = self.decode(new, state["memory"], state["can_attend"], caches)
         return logits[:, -1], state
-
-    @torch.no_grad()
-    def translate(self, src: torch.Tensor, src_lengths: torch.Tensor, bos_id: int, eos_id: int, max_len: int = 50,
-                  beam_size: int = 1, length_penalty: float = 1.0, temperature: float = 0.0,
-                  top_k: int | None = None, top_p: float | None = None,
-                  generator: torch.Generator | None = None) -> list[list[int]]:
-        """Target ids for each source sentence (without BOS and EOS): greedy by default, beam search when
-        ``beam_size`` > 1, sampling when ``temperature`` > 0 (see ``seqlab.generation.beam.decode_ids``)."""
-        was_training = self.training
-        self.eval()
-        try:
-            return decode_ids(self._step, self.start_decoding(src, src_lengths), src.shape[0], bos_id, eos_id,
-                              max_len, beam_size, length_penalty, temperature, top_k, top_p, generator, src.device)
-        finally:
-            self.train(was_training)

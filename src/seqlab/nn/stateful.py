@@ -1,6 +1,7 @@
 """Carrying recurrent state across batches, for truncated BPTT over a long token stream.
 
 Example:
+    >>> from seqlab.nn import LSTM
     >>> stream = torch.arange(1000)
     >>> lstm, state = LSTM(1, 8), None
     >>> for inputs, targets in stream_batches(stream, batch_size=4, seq_len=35):

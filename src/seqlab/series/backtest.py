@@ -15,7 +15,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from seqlab.errors import SeqlabError
-from seqlab.metrics.forecast import forecast_metrics
+from seqlab.metrics.forecast import coverage, forecast_metrics, mae, mape, mase, rmse, smape
+from seqlab.series.baselines import naive, sarima_forecaster, seasonal_naive
 
 
 @dataclass(frozen=True)
@@ -53,3 +54,60 @@ def rolling_origin(series: np.ndarray, first_origin: int, horizon: int,
     forecasts = np.stack([np.asarray(forecast(int(o)), dtype=np.float64).reshape(horizon) for o in origins])
     actuals = np.stack([y[o:o + horizon] for o in origins])
     return Backtest(origins, forecasts, actuals)
+
+
+def compare_with_baselines(series: np.ndarray, first_origin: int, horizon: int, season: int,
+                           model: Callable[[int], dict[str, np.ndarray]], sarima: bool = True,
+                           log: bool = False) -> dict:
+    """Rolling-origin scores of a model beside naive, seasonal naive and SARIMA(0,1,1)(0,1,1)_m on the same origins.
+
+    Args:
+        series: (T,) the actual values.
+        first_origin: index of the first forecast step; the baselines are fitted on ``series[:first_origin]``.
+        horizon: P. season: m (1 for a series without seasons: then no SARIMA).
+        model: maps an origin o to ``{"mean": (P,)}`` and, for probabilistic forecasts, ``"lower"``/``"upper"``.
+        sarima: include SARIMA (needs statsmodels). log: fit SARIMA on ln(y).
+
+    Returns:
+        ``metrics`` (method -> scores over every (origin, step) pair), ``last_points`` (each origin's
+        P-step-ahead forecast only), ``backtests`` (method -> ``Backtest``) and ``extra`` (SARIMA's
+        parameters); the model's ``coverage`` of its interval when it gives one.
+    """
+    y, train = np.asarray(series, dtype=np.float64), np.asarray(series[:first_origin], dtype=np.float64)
+    intervals: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+
+    def model_mean(o: int) -> np.ndarray:
+        result = model(o)
+        if "lower" in result:
+            intervals[o] = (result["lower"], result["upper"])
+        return result["mean"]
+
+    methods: dict[str, Callable[[int], np.ndarray]] = {
+        "model": model_mean,
+        "naive": lambda o: naive(y[:o], horizon),
+        "seasonal_naive": lambda o: seasonal_naive(y[:o], horizon, season),  # = naive when season is 1
+    }
+    extra = {}
+    if sarima and season > 1:
+        arima = sarima_forecaster(train, y, horizon, m=season, log=log)
+        methods["sarima"] = arima
+        extra["sarima_params"] = arima.params
+    backtests = {name: rolling_origin(y, first_origin, horizon, method) for name, method in methods.items()}
+    metrics = {name: _scores(bt, train, season, last_points=False) for name, bt in backtests.items()}
+    last = {name: _scores(bt, train, season, last_points=True) for name, bt in backtests.items()}
+    if intervals:
+        origins = backtests["model"].origins
+        lower = np.stack([intervals[int(o)][0] for o in origins])
+        upper = np.stack([intervals[int(o)][1] for o in origins])
+        metrics["model"]["coverage"] = coverage(backtests["model"].actuals, lower, upper)
+    return {"metrics": metrics, "last_points": last, "backtests": backtests, "extra": extra}
+
+
+def _scores(backtest: Backtest, train: np.ndarray, m: int, last_points: bool) -> dict[str, float]:
+    actual = backtest.actuals[:, -1] if last_points else backtest.actuals
+    forecast = backtest.forecasts[:, -1] if last_points else backtest.forecasts
+    scores = {"mae": mae(actual, forecast), "rmse": rmse(actual, forecast), "smape": smape(actual, forecast),
+              "mase": mase(actual, forecast, train, m)}
+    if np.all(actual != 0):  # MAPE is undefined on series with zeros (sunspots)
+        scores["mape"] = mape(actual, forecast)
+    return scores

@@ -103,7 +103,8 @@ def read_csv_series(path: str | os.PathLike, date_column: str = "date", value_co
     Errors name the file, the line (1-based, header = line 1) and the field.
 
     Example:
-        >>> series = read_csv_series("Airline.csv", date_column="Date")  # doctest: +SKIP
+        >>> from seqlab.data.corpora import bundled_path
+        >>> series = read_csv_series(bundled_path("airline") / "Airline.csv", date_column="Date")
         >>> series.freq, series.columns
         ('M', ('Passengers',))
     """

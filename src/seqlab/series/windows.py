@@ -12,6 +12,7 @@ so a model is always scored on a future it has not seen.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -89,3 +90,20 @@ def sliding_windows(values: np.ndarray, input_length: int, horizon: int, covaria
     target = np.stack([values[i + input_length:i + input_length + horizon] for i in starts])  # (N, P, F)
     as_tensor = lambda a: torch.as_tensor(a, dtype=torch.float32)  # noqa: E731
     return Windows(as_tensor(past), as_tensor(future), as_tensor(target))
+
+
+class WindowBatches:
+    """Re-iterable shuffled batches of windows for ``fit``: each epoch's order comes from (seed, epoch) alone."""
+
+    def __init__(self, windows: Windows, batch_size: int, seed: int):
+        self.windows, self.batch_size, self.seed, self.epoch = windows, batch_size, seed, 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def __len__(self) -> int:
+        return math.ceil(len(self.windows) / self.batch_size)
+
+    def __iter__(self):
+        generator = torch.Generator().manual_seed(self.seed * 100_003 + self.epoch)
+        return self.windows.batches(self.batch_size, shuffle=True, generator=generator)

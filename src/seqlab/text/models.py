@@ -219,12 +219,16 @@ class WordPiece(Model):
 
 
 class WordLevel(Model):
-    """One token per piece: its id in the vocabulary, or ``unk_token``'s."""
+    """One token per piece: its id in the vocabulary, or ``unk_token``'s.
+
+    As in ``tokenizers``, ``unk_token`` need not be in the vocabulary: then a piece outside it is an
+    error when it is met (a character-level vocabulary of a whole text has no unknown characters).
+    """
 
     def __init__(self, vocab: dict[str, int], unk_token: str | None = "<unk>"):
         self.vocab = dict(vocab)
         self.unk_token = unk_token
-        self._unk = self._unk_id(unk_token)
+        self._unk = self.vocab.get(unk_token) if unk_token is not None else None
 
     def tokenize(self, piece: str) -> list[Token]:
         if not piece:
@@ -233,7 +237,7 @@ class WordLevel(Model):
         if token_id is not None:
             return [(token_id, piece, 0, len(piece))]
         if self._unk is None:
-            raise SeqlabError(f"WordLevel: {piece!r} is not in the vocabulary and there is no unk_token")
+            raise SeqlabError(f"{piece!r} is not in the vocabulary (which has no {self.unk_token or 'unknown'} token)")
         return [(self._unk, self.unk_token, 0, len(piece))]
 
     def to_json(self) -> dict:

@@ -25,7 +25,9 @@ from typing import Any, Literal
 
 import yaml
 
+from seqlab.checks import check_integer, check_number
 from seqlab.errors import SeqlabError
+from seqlab.files import read_text
 
 
 @dataclass(frozen=True)
@@ -61,21 +63,26 @@ class FitConfig:
     plots: bool = True  # draw curves.png (matplotlib, Agg) at the end of the run
 
     def __post_init__(self) -> None:
-        positive = {"lr": self.lr, "accumulation": self.accumulation, "log_every": self.log_every,
-                    "step_size": self.step_size, "plateau_patience": self.plateau_patience}
-        for name, value in positive.items():
-            if value <= 0:
-                raise SeqlabError(f"fit.{name}: expected a positive number, got {value}")
-        for name in ("max_steps", "epochs", "max_seconds", "patience", "clip_norm", "clip_value"):
-            value = getattr(self, name)
-            if value is not None and value <= 0:
-                raise SeqlabError(f"fit.{name}: expected a positive number or null, got {value}")
-        for name in ("weight_decay", "warmup_steps", "eval_every", "checkpoint_every", "momentum"):
-            if getattr(self, name) < 0:
-                raise SeqlabError(f"fit.{name}: expected a value >= 0, got {getattr(self, name)}")
-        for name in ("beta1", "beta2", "min_lr_ratio", "gamma"):
-            if not 0.0 <= getattr(self, name) <= 1.0:
-                raise SeqlabError(f"fit.{name}: expected a value in [0, 1], got {getattr(self, name)}")
+        check_number("fit.lr", self.lr, low=0.0, low_open=True)
+        check_number("fit.weight_decay", self.weight_decay, low=0.0)
+        for name in ("beta1", "beta2"):
+            check_number(f"fit.{name}", getattr(self, name), low=0.0, high=1.0, high_open=True)
+        check_number("fit.momentum", self.momentum, low=0.0)
+        check_number("fit.min_lr_ratio", self.min_lr_ratio, low=0.0, high=1.0)
+        check_number("fit.gamma", self.gamma, low=0.0, high=1.0, low_open=True)
+        for name in ("clip_norm", "clip_value", "max_seconds"):
+            if getattr(self, name) is not None:
+                check_number(f"fit.{name}", getattr(self, name), low=0.0, low_open=True)
+        for name in ("step_size", "plateau_patience", "accumulation", "log_every"):
+            check_integer(f"fit.{name}", getattr(self, name), low=1)
+        for name in ("warmup_steps", "eval_every", "checkpoint_every"):
+            check_integer(f"fit.{name}", getattr(self, name), low=0)
+        for name in ("max_steps", "epochs", "patience"):
+            if getattr(self, name) is not None:
+                check_integer(f"fit.{name}", getattr(self, name), low=1)
+        check_integer("fit.seed", self.seed)
+        if not self.metric:
+            raise SeqlabError("fit.metric: expected the name of a validation metric, got ''")
         if self.schedule == "noam" and self.warmup_steps == 0:
             raise SeqlabError("fit.warmup_steps: the noam schedule needs warmup_steps > 0, got 0")
 
@@ -109,7 +116,20 @@ def to_dict(config: Any) -> dict:
     return json.loads(json.dumps(dataclasses.asdict(config)))
 
 
+#: Keys of earlier versions -> the key that now holds the same idea (one name per idea).
+RENAMED_KEYS = {
+    "model.encoder": "model.arch",
+    "model.kind": "model.arch",
+    "model.cell": "model.arch",
+    "model.label_smoothing": "label_smoothing",
+    "fit.learning_rate": "fit.lr",
+    "fit.grad_clip": "fit.clip_norm",
+}
+
+
 def unknown_key_message(key: str, known: Sequence[str]) -> str:
+    if key in RENAMED_KEYS:
+        return f"key {key!r} was renamed: use {RENAMED_KEYS[key]!r}"
     close = difflib.get_close_matches(key, known, n=3, cutoff=0.6)
     hint = f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else f"; known keys: {', '.join(known)}"
     return f"unknown key {key!r}{hint}"
@@ -169,14 +189,14 @@ def coerce(value: Any, kind: Any, name: str) -> Any:
         return value
     elif origin in (list, tuple) or kind in (list, tuple):
         if isinstance(value, str):
-            value = yaml.safe_load(value)
+            value = load_yaml(value, name)
         if isinstance(value, list | tuple):
             inner = args[0] if args else Any
             items = [coerce(v, inner, f"{name}[{i}]") for i, v in enumerate(value)]
             return tuple(items) if (origin or kind) is tuple else items
     elif origin is dict or kind is dict:
         if isinstance(value, str):
-            value = yaml.safe_load(value)
+            value = load_yaml(value, name)
         if isinstance(value, Mapping):
             return dict(value)
     else:
@@ -203,15 +223,42 @@ def _type_name(kind: Any) -> str:
 
 # -- files and overrides ----------------------------------------------------------------------
 
+MAX_CONFIG_BYTES = 1 << 20  # a config is a page of settings, not a data file
+
+
+class _NoAliasLoader(yaml.SafeLoader):
+    """``yaml.SafeLoader`` that refuses aliases (``*name``): a few hundred bytes of nested aliases
+    can expand to gigabytes (the "billion laughs"), and a config never needs them."""
+
+    def compose_node(self, parent, index):
+        if self.check_event(yaml.AliasEvent):
+            event = self.peek_event()
+            raise yaml.YAMLError(f"aliases (*{event.anchor}) are not supported in seqlab configs, at "
+                                 f"line {event.start_mark.line + 1}")
+        return super().compose_node(parent, index)
+
+
+def load_yaml(text: str, where: str = "config") -> Any:
+    """The value of a YAML (or JSON) text, read safely: no objects built, no aliases, at most 1 MiB."""
+    if len(text) > MAX_CONFIG_BYTES:
+        raise SeqlabError(f"{where}: expected at most {MAX_CONFIG_BYTES:,} characters of YAML, got {len(text):,}")
+    try:
+        return yaml.load(text, Loader=_NoAliasLoader)
+    except yaml.YAMLError as error:
+        raise SeqlabError(f"{where}: not valid YAML ({' '.join(str(error).split())})") from None
+    except RecursionError:
+        raise SeqlabError(f"{where}: the YAML nests too deeply") from None
+
+
 def read_config_file(path: str | Path) -> dict:
-    """The mapping in a YAML or JSON file (YAML is read with ``safe_load``: no objects are built)."""
+    """The mapping in a YAML or JSON file (read by ``load_yaml``: no objects are built, no aliases)."""
     path = Path(path)
     if not path.is_file():
         raise SeqlabError(f"config file {path} does not exist")
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as error:
-        raise SeqlabError(f"{path}: not valid YAML ({' '.join(str(error).split())})") from None
+    if path.stat().st_size > MAX_CONFIG_BYTES:
+        raise SeqlabError(f"{path}: expected a config of at most {MAX_CONFIG_BYTES:,} bytes, "
+                          f"got {path.stat().st_size:,}")
+    data = load_yaml(read_text(path), str(path))
     if not isinstance(data, dict):
         raise SeqlabError(f"{path}: expected a mapping of keys to values, got {type(data).__name__}")
     return data
@@ -255,5 +302,5 @@ def _dataclass_in(kind: Any) -> Any:
     return kind
 
 
-__all__ = ["FitConfig", "apply_overrides", "coerce", "from_dict", "read_config_file", "set_dotted", "to_dict",
-           "unknown_key_message"]
+__all__ = ["RENAMED_KEYS", "FitConfig", "apply_overrides", "coerce", "from_dict", "load_yaml", "read_config_file",
+           "set_dotted", "to_dict", "unknown_key_message"]

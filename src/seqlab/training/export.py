@@ -24,6 +24,8 @@ from torch import nn
 
 from seqlab.errors import SeqlabError
 from seqlab.nn import GRU, LSTM, RNN
+from seqlab.training.recipe import Ability
+from seqlab.training.runner import load_run
 
 log = logging.getLogger(__name__)
 
@@ -126,18 +128,14 @@ def check_onnx(model: nn.Module, path: str | Path, vocab_size: int, lengths=(7, 
 
 
 def export_run(run_dir: str | Path, output: str | Path | None = None) -> tuple[Path, float]:
-    """Export the best model of a classification or language-model run; returns (path, max difference)."""
-    from seqlab.training.recipes import load_run
+    """Export the best model of a run whose task can export (classification, language model).
 
-    run_dir = Path(run_dir)
-    module, config = load_run(run_dir)
-    if not hasattr(module, "load"):
-        raise SeqlabError(f"{run_dir}: the {config.task!r} task has no ONNX export")
-    loaded = module.load(run_dir, config)
-    model = loaded.model
-    vocab_size = len(loaded.vocabulary) if hasattr(loaded, "vocabulary") else len(loaded.codec)
-    path = Path(output) if output is not None else run_dir / "model.onnx"
-    difference = export_onnx(model, path, vocab_size)
+    Returns the path written and the largest difference between onnxruntime and torch.
+    """
+    run = load_run(run_dir)
+    run.require(Ability.EXPORT)
+    path = Path(output) if output is not None else run.path / "model.onnx"
+    difference = export_onnx(run.model, path, run.tokenizer.vocab_size)
     log.info("exported %s; max |onnxruntime - torch| = %.2e", path, difference)
     return path, difference
 

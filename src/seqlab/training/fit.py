@@ -15,7 +15,9 @@ Exact resumption: the order of each epoch comes from the RNG state at the epoch'
 and the checkpoint records how many batches of the epoch were used. Resuming restores the weights,
 the optimiser, the schedule, replays the epoch's order from its saved RNG state, skips the used
 batches, then restores the RNG state of the moment of the checkpoint. The losses that follow are
-those of the uninterrupted run.
+those of the uninterrupted run. A finished run resumed with a larger budget (more steps, epochs
+or seconds) goes on as if the budget had been larger from the start; a schedule whose shape
+depends on the budget (cosine) is stretched from that point on.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ import math
 import random
 import time
 from collections.abc import Iterable, Iterator, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -37,30 +40,54 @@ from torch import nn
 
 from seqlab.errors import SeqlabError
 from seqlab.files import write_json_atomic
+from seqlab.nn.modes import eval_mode
+from seqlab.plots.curves import run_curves_figure
 from seqlab.training import distributed
-from seqlab.training.checkpoint import load_checkpoint, restore_optimizer, restore_rng, save_checkpoint
+from seqlab.training.checkpoint import (
+    load_checkpoint,
+    load_model_state,
+    restore_optimizer,
+    restore_rng,
+    save_checkpoint,
+)
 from seqlab.training.config import FitConfig, to_dict
 from seqlab.training.optim import Schedule, make_optimizer
-from seqlab.training.tasks.base import Task
+from seqlab.training.run_folder import BEST, CURVES, HISTORY, LAST, METRICS
+from seqlab.training.task import Task
 
 log = logging.getLogger(__name__)
-
-LAST = "checkpoints/last.safetensors"
-BEST = "checkpoints/best.safetensors"
 
 
 class StopTraining(Exception):  # noqa: N818 (a signal, not an error)
     """Raised by a callback to end training cleanly after the current step."""
 
 
-class Callback:
-    """Hooks into ``fit``; subclass and override what you need (the CLI's progress bar is one)."""
+@dataclass(frozen=True)
+class Plan:
+    """What ``on_train_begin`` learns: the budgets and where the run starts (for progress and ETA)."""
 
-    def on_train_begin(self, total_steps: int | None, start_step: int) -> None:
-        """Called once; ``total_steps`` is None when only a time budget bounds the run."""
+    total_steps: int | None  # the step the step/epoch budget ends at (None: only a time budget)
+    start_step: int  # 0, or the step a resumed run continues from
+    max_seconds: float | None  # the time budget
+    seconds: float  # seconds already spent (a resumed run)
+    steps_per_epoch: int | None
+
+
+class Callback:
+    """Hooks into ``fit`` (and the runner's phases); subclass and override what you need (the CLI's
+    progress display is one)."""
+
+    def on_phase(self, name: str) -> None:
+        """The runner starts a phase: "preparing the data", "training", "evaluating the best weights", ..."""
+
+    def on_train_begin(self, plan: Plan) -> None:
+        """Called once, before the first step."""
 
     def on_step(self, step: int, info: dict) -> None:
-        """After each optimiser step; ``info`` holds ``loss``, ``lr``, ``epoch``."""
+        """After each optimiser step; ``info`` holds ``loss``, ``lr``, ``epoch``, ``seconds``."""
+
+    def on_evaluate_begin(self, step: int) -> None:
+        """Before each evaluation (which may take a while)."""
 
     def on_evaluate(self, step: int, metrics: dict) -> None:
         """After each evaluation; ``metrics`` as returned by the task."""
@@ -94,7 +121,12 @@ class History:
 
     @classmethod
     def from_dict(cls, data: dict) -> History:
-        return cls(**data)
+        if not isinstance(data, dict):
+            raise SeqlabError(f"history: expected a JSON object, got {type(data).__name__}")
+        try:
+            return cls(**data)
+        except TypeError as error:
+            raise SeqlabError(f"history: not a seqlab history ({error})") from None
 
 
 @dataclass
@@ -110,208 +142,247 @@ class _Position:
 
 def fit(model: nn.Module, task: Task, train: Iterable, val: Iterable | None, config: FitConfig,
         run_dir: str | Path | None, *, callbacks: Sequence[Callback] = (), resume: bool = False,
-        run_config: dict | None = None) -> History:
+        checkpoint_meta: dict | None = None) -> History:
     """Train ``model`` on ``task`` over the ``train`` batches; evaluate on ``val``; save into ``run_dir``.
 
     Args:
         model: any ``nn.Module`` the task knows how to call.
-        task: a ``seqlab.training.tasks.Task`` (loss, evaluate, state).
+        task: a ``seqlab.training.Task`` (loss, evaluate).
         train: re-iterable batches, one pass per epoch (e.g. a ``DataLoader``). If it (or its
             ``sampler``/``dataset``) has ``set_epoch(e)``, it is called before each epoch.
         val: validation batches, or None (no evaluation, no early stopping).
         config: a ``FitConfig``; at least one of ``max_steps``, ``epochs``, ``max_seconds``.
         run_dir: folder for ``checkpoints/``, ``metrics.jsonl``, ``history.json`` and
-            ``curves.png``; None keeps nothing on disk.
-        callbacks: ``Callback`` objects (progress bars, custom stopping).
+            ``curves.png`` (``seqlab.training.run_folder``); None keeps nothing on disk.
+        callbacks: ``Callback`` objects (progress, custom stopping).
         resume: continue from ``run_dir/checkpoints/last.safetensors``.
-        run_config: the resolved configuration of the whole run (model, data, ...), stored in the
-            checkpoints so that they are enough to rebuild the model later.
+        checkpoint_meta: what every checkpoint carries besides the training state, so that it is
+            enough to rebuild and use the model later (the runner gives the task, the resolved
+            config, the task's state and the tokenizers).
 
     Returns:
         The ``History``; the model holds the weights of the last step (the best ones are in
         ``run_dir/checkpoints/best.safetensors``).
     """
-    if config.max_steps is None and config.epochs is None and config.max_seconds is None:
-        raise SeqlabError("fit: expected a budget, set at least one of fit.max_steps, fit.epochs, fit.max_seconds")
-    if val is None and (config.patience is not None or config.schedule == "plateau"):
-        raise SeqlabError("fit: early stopping and the plateau schedule need validation batches, got val=None")
-    run_dir = Path(run_dir) if run_dir is not None else None
-    main = distributed.is_main_process()
-    try:
-        device = torch.device(distributed.local_device(config.device))
-    except RuntimeError:
-        raise SeqlabError(f"fit.device: expected cpu, cuda or cuda:<index>, got {config.device!r}") from None
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise SeqlabError(f"fit.device: {config.device!r} asked for, but torch sees no CUDA device; use cpu")
-    model.to(device)
-    trainable = _wrap_distributed(model, device)
-    optimizer = make_optimizer(model, config)
-    steps_per_epoch = _steps_per_epoch(train, config.accumulation)
-    total = _total_steps(config, steps_per_epoch)
-    schedule = Schedule(config, total)
-    history, pos = History(), _Position()
-    epoch_rng: torch.Tensor | None = None
-    checkpoint = None
-    if resume:
-        if run_dir is None:
-            raise SeqlabError("fit: resume=True needs the run_dir of the interrupted run")
-        checkpoint = load_checkpoint(run_dir / LAST)
-        model.load_state_dict(checkpoint.model_state())
-        restore_optimizer(optimizer, checkpoint)
-        schedule.load_state_dict(checkpoint.meta["schedule"])
-        history = History.from_dict(checkpoint.meta["history"])
-        pos = _Position(**checkpoint.meta["position"])
-        epoch_rng = checkpoint.tensors["rng.epoch_start"]
-        log.info("resuming %s at step %d (epoch %d, batch %d)", run_dir, pos.step, pos.epoch, pos.batches_in_epoch)
-    else:
-        seed_everything(config.seed)
-    metrics_log = _MetricsLog(run_dir if main else None, history.records)
-    meta_base = {"config": run_config if run_config is not None else {}, "fit": to_dict(config),
-                 "task": {"name": task.name, **task.state()}}
-
-    def save(path: str, full: bool) -> None:
-        meta = {**meta_base, "step": pos.step, "metrics": history.best_metrics if not full else _last_eval(history),
-                "position": dataclasses.asdict(pos), "schedule": schedule.state_dict(), "history": history.to_dict()}
-        extra = {"rng.epoch_start": epoch_rng} if full and epoch_rng is not None else {}
-        save_checkpoint(run_dir / path, model, meta, optimizer=optimizer if full else None, rng=full, extra=extra)
-
-    try:
-        for callback in callbacks:
-            callback.on_train_begin(total, pos.step)
-        started = time.perf_counter() - pos.seconds
-        trainable.train()
-        stop = _budget_spent(config, pos, steps_per_epoch, started)
-        while not stop:
-            _set_epoch(train, pos.epoch)
-            if checkpoint is not None:  # resuming: replay this epoch's order up to where the run stopped
-                torch.set_rng_state(epoch_rng)
-                batches = iter(train)
-                for _ in range(pos.batches_in_epoch):
-                    next(batches)
-                restore_rng(checkpoint)
-                checkpoint = None
-            else:
-                epoch_rng = torch.get_rng_state()
-                batches = iter(train)
-            stop = _run_epoch(trainable, model, task, batches, val, optimizer, schedule, config, pos, history, device,
-                              started, callbacks, metrics_log, save if (run_dir is not None and main) else None,
-                              steps_per_epoch)
-            if not stop:
-                pos.epoch += 1
-                pos.batches_in_epoch = 0
-                stop = _budget_spent(config, pos, steps_per_epoch, started)
-        history.steps = pos.step
-        history.seconds = pos.seconds = time.perf_counter() - started
-        history.stop_reason = history.stop_reason or _stop_reason(config, pos, steps_per_epoch, started)
-        if val is not None and (not history.evaluations or history.evaluations[-1]["step"] != pos.step):
-            _evaluate(model, task, val, device, config, pos, history, schedule, callbacks, metrics_log,
-                      save if (run_dir is not None and main) else None, started)
-        if run_dir is not None and main:
-            save(LAST, full=True)
-            if history.best_step is None:  # no validation: the last weights are the ones to keep
-                save(BEST, full=False)
-            write_json_atomic(run_dir / "history.json", history.to_dict())
-            if config.plots:
-                _plot(history, run_dir)
-    finally:
-        metrics_log.close()
-    for callback in callbacks:
-        callback.on_train_end(history)
-    return history
+    return _Trainer(model, task, train, val, config, run_dir, callbacks, checkpoint_meta or {}).run(resume)
 
 
-def _run_epoch(trainable, model, task, batches: Iterator, val, optimizer, schedule, config: FitConfig,
-               pos: _Position, history: History, device, started: float, callbacks, metrics_log, save,
-               steps_per_epoch) -> bool:
-    """Train over the rest of one epoch; True when a budget or early stopping ends the run."""
-    optimizer.zero_grad(set_to_none=True)
-    micro, loss_sum = 0, 0.0
-    for batch in batches:
-        pos.batches_in_epoch += 1
-        micro += 1
-        sync = micro == config.accumulation
-        with _no_sync(trainable, skip=not sync):
-            loss = task.loss(trainable, to_device(batch, device))
-            if not torch.isfinite(loss):
-                raise SeqlabError(f"training diverged: loss {loss.item()} at step {pos.step + 1}; "
-                                  "try a smaller fit.lr or set fit.clip_norm")
-            (loss / config.accumulation).backward()
-        loss_sum += loss.item()
-        if not sync:
-            continue
-        lr = schedule.apply(optimizer, pos.step + 1)
-        if config.clip_value is not None:
-            torch.nn.utils.clip_grad_value_(model.parameters(), config.clip_value)
-        if config.clip_norm is not None:
-            torch.nn.utils.clip_grad_norm_(model.parameters(), config.clip_norm)
-        optimizer.step()
-        optimizer.zero_grad(set_to_none=True)
-        pos.step += 1
-        pos.seconds = time.perf_counter() - started
-        step_loss = loss_sum / config.accumulation
-        micro, loss_sum = 0, 0.0
-        history.losses.append(step_loss)
-        info = {"loss": step_loss, "lr": lr, "epoch": pos.epoch}
-        if pos.step % config.log_every == 0:
-            window = history.losses[-config.log_every:]
-            metrics_log.write({"step": pos.step, "epoch": pos.epoch, "seconds": round(pos.seconds, 3), "lr": lr,
-                               "train_loss": sum(window) / len(window)})
-        stop = False
+class _Trainer:
+    """The state of one ``fit`` call: the model, the optimiser, the schedule, the position, the history."""
+
+    def __init__(self, model: nn.Module, task: Task, train: Iterable, val: Iterable | None, config: FitConfig,
+                 run_dir: str | Path | None, callbacks: Sequence[Callback], checkpoint_meta: dict):
+        if config.max_steps is None and config.epochs is None and config.max_seconds is None:
+            raise SeqlabError("fit: expected a budget, set at least one of fit.max_steps, fit.epochs, "
+                              "fit.max_seconds")
+        if val is None and (config.patience is not None or config.schedule == "plateau"):
+            raise SeqlabError("fit: early stopping and the plateau schedule need validation batches, got val=None")
+        self.model, self.task, self.train_batches, self.val, self.config = model, task, train, val, config
+        self.callbacks = list(callbacks)
+        self.device = _device(config.device)
+        model.to(self.device)
+        self.trainable = _wrap_distributed(model, self.device)
+        self.optimizer = make_optimizer(model, config)
+        self.steps_per_epoch = _steps_per_epoch(train, config.accumulation)
+        self.total = _total_steps(config, self.steps_per_epoch)
+        self.schedule = Schedule(config, self.total)
+        self.history, self.pos = History(), _Position()
+        self.epoch_rng: torch.Tensor | None = None
+        self.run_dir = Path(run_dir) if run_dir is not None else None
+        self.writes = self.run_dir is not None and distributed.is_main_process()  # rank 0 writes the run
+        self.meta = {**checkpoint_meta, "fit": to_dict(config)}
+        self.started = 0.0
+        self.metrics_log: _MetricsLog | None = None
+
+    # -- the loop ----------------------------------------------------------------------------------
+    def run(self, resume: bool) -> History:
+        checkpoint = self._resume() if resume else None
+        if checkpoint is None:
+            seed_everything(self.config.seed)
+        self.metrics_log = _MetricsLog(self.run_dir if self.writes else None, self.history.records)
         try:
-            for callback in callbacks:
-                callback.on_step(pos.step, info)
-        except StopTraining as reason:
-            history.stop_reason = str(reason) or "stopped by a callback"
-            stop = True
-        end_of_epoch = steps_per_epoch is not None and pos.batches_in_epoch // config.accumulation >= steps_per_epoch
-        evaluate_now = val is not None and (pos.step % config.eval_every == 0 if config.eval_every else end_of_epoch)
-        if evaluate_now:
-            stop = stop | _evaluate(model, task, val, device, config, pos, history, schedule, callbacks, metrics_log,
-                             save, started)
-            trainable.train()
-        stop = stop or _budget_spent(config, pos, steps_per_epoch, started)
-        checkpoint_now = pos.step % config.checkpoint_every == 0 if config.checkpoint_every else evaluate_now
-        if save is not None and checkpoint_now and not stop:
-            save(LAST, full=True)
-        if stop:
+            plan = Plan(self.total, self.pos.step, self.config.max_seconds, self.pos.seconds, self.steps_per_epoch)
+            for callback in self.callbacks:
+                callback.on_train_begin(plan)
+            self.started = time.perf_counter() - self.pos.seconds
+            self.trainable.train()
+            stop = bool(self._budget_spent())
+            while not stop:
+                _set_epoch(self.train_batches, self.pos.epoch)
+                if checkpoint is not None:  # resuming: replay this epoch's order up to where the run stopped
+                    torch.set_rng_state(self.epoch_rng)
+                    batches = iter(self.train_batches)
+                    for _ in range(self.pos.batches_in_epoch):
+                        next(batches)
+                    restore_rng(checkpoint)
+                    checkpoint = None
+                else:
+                    self.epoch_rng = torch.get_rng_state()
+                    batches = iter(self.train_batches)
+                stop = self._run_epoch(batches)
+                if not stop:
+                    self.pos.epoch += 1
+                    self.pos.batches_in_epoch = 0
+                    stop = bool(self._budget_spent())
+            self.history.steps = self.pos.step
+            self.history.seconds = self.pos.seconds = time.perf_counter() - self.started
+            self.history.stop_reason = self.history.stop_reason or self._budget_spent()
+            evaluations = self.history.evaluations
+            if self.val is not None and (not evaluations or evaluations[-1]["step"] != self.pos.step):
+                self._evaluate()
+            if self.writes:
+                self._save(LAST, full=True)
+                if self.history.best_step is None:  # no validation: the last weights are the ones to keep
+                    self._save(BEST, full=False)
+                write_json_atomic(self.run_dir / HISTORY, self.history.to_dict())
+                if self.config.plots:
+                    _plot(self.history, self.run_dir / CURVES)
+        finally:
+            self.metrics_log.close()
+        for callback in self.callbacks:
+            callback.on_train_end(self.history)
+        return self.history
+
+    def _run_epoch(self, batches: Iterator) -> bool:
+        """Train over the rest of one epoch; True when a budget or early stopping ends the run."""
+        config, pos = self.config, self.pos
+        self.optimizer.zero_grad(set_to_none=True)
+        micro, loss_sum = 0, 0.0
+        for batch in batches:
+            pos.batches_in_epoch += 1
+            micro += 1
+            sync = micro == config.accumulation
+            with self._no_sync(skip=not sync):
+                loss = self.task.loss(self.trainable, to_device(batch, self.device))
+                value = loss.item()
+                if not math.isfinite(value):
+                    raise SeqlabError(f"training diverged: loss {value} at step {pos.step + 1}; "
+                                      "try a smaller fit.lr or set fit.clip_norm")
+                (loss / config.accumulation).backward()
+            loss_sum += value
+            if not sync:
+                continue
+            lr = self.schedule.apply(self.optimizer, pos.step + 1, time.perf_counter() - self.started)
+            if config.clip_value is not None:
+                torch.nn.utils.clip_grad_value_(self.model.parameters(), config.clip_value)
+            if config.clip_norm is not None:
+                torch.nn.utils.clip_grad_norm_(self.model.parameters(), config.clip_norm)
+            self.optimizer.step()
+            self.optimizer.zero_grad(set_to_none=True)
+            pos.step += 1
+            pos.seconds = time.perf_counter() - self.started
+            step_loss = loss_sum / config.accumulation
+            micro, loss_sum = 0, 0.0
+            self.history.losses.append(step_loss)
+            if pos.step % config.log_every == 0:
+                window = self.history.losses[-config.log_every:]
+                self.metrics_log.write({"step": pos.step, "epoch": pos.epoch, "seconds": round(pos.seconds, 3),
+                                        "lr": lr, "train_loss": sum(window) / len(window)})
+            stop = False
+            try:
+                info = {"loss": step_loss, "lr": lr, "epoch": pos.epoch, "seconds": pos.seconds}
+                for callback in self.callbacks:
+                    callback.on_step(pos.step, info)
+            except StopTraining as reason:
+                self.history.stop_reason = str(reason) or "stopped by a callback"
+                stop = True
+            end_of_epoch = self.steps_per_epoch is not None and \
+                pos.batches_in_epoch // config.accumulation >= self.steps_per_epoch
+            evaluate_now = self.val is not None and (pos.step % config.eval_every == 0 if config.eval_every
+                                                     else end_of_epoch)
+            if evaluate_now:
+                stop = self._evaluate() or stop
+                self.trainable.train()
+            stop = stop or bool(self._budget_spent())
+            checkpoint_now = pos.step % config.checkpoint_every == 0 if config.checkpoint_every else evaluate_now
+            if self.writes and checkpoint_now and not stop:
+                self._save(LAST, full=True)
+            if stop:
+                return True
+        return False
+
+    def _evaluate(self) -> bool:
+        """Evaluate, record, keep the best checkpoint; True when early stopping ends the run."""
+        config, pos, history = self.config, self.pos, self.history
+        for callback in self.callbacks:
+            callback.on_evaluate_begin(pos.step)
+        with eval_mode(self.model), torch.no_grad():
+            metrics = {k: float(v) for k, v in self.task.evaluate(
+                self.model, (to_device(b, self.device) for b in self.val)).items()}
+        if config.metric not in metrics:
+            raise SeqlabError(f"fit.metric: the task {self.task.name!r} reports {', '.join(metrics)}, "
+                              f"got {config.metric!r}")
+        record = {"step": pos.step, "epoch": pos.epoch, "seconds": round(time.perf_counter() - self.started, 3),
+                  **{f"val_{k}": v for k, v in metrics.items()}}
+        self.metrics_log.write(record)
+        log.info("step %d: %s", pos.step, ", ".join(f"val {k} {v:.4f}" for k, v in metrics.items()))
+        value = metrics[config.metric]
+        best = history.best_metrics.get(config.metric)
+        improved = best is None or (value < best if config.mode == "min" else value > best)
+        self.schedule.observe(value, config.mode)
+        if improved:
+            history.best_step, history.best_metrics = pos.step, dict(metrics)
+            pos.bad_evaluations = 0
+            if self.writes:
+                self._save(BEST, full=False)
+        else:
+            pos.bad_evaluations += 1
+        for callback in self.callbacks:
+            callback.on_evaluate(pos.step, metrics)
+        if config.patience is not None and pos.bad_evaluations >= config.patience:
+            history.stop_reason = f"early stopping: no better {config.metric} in {config.patience} evaluations"
             return True
-    return False
+        return False
 
+    # -- checkpoints ---------------------------------------------------------------------------------
+    def _save(self, name: str, full: bool) -> None:
+        metrics = _last_evaluation(self.history) if full else self.history.best_metrics
+        meta = {**self.meta, "step": self.pos.step, "metrics": metrics}
+        if full:
+            meta.update(position=dataclasses.asdict(self.pos), schedule=self.schedule.state_dict(),
+                        history=self.history.to_dict())
+        extra = {"rng.epoch_start": self.epoch_rng} if full and self.epoch_rng is not None else {}
+        save_checkpoint(self.run_dir / name, self.model, meta, optimizer=self.optimizer if full else None,
+                        rng=full, extra=extra)
 
-def _evaluate(model, task, val, device, config: FitConfig, pos: _Position, history: History, schedule,
-              callbacks, metrics_log, save, started) -> bool:
-    """Evaluate, record, keep the best checkpoint; True when early stopping ends the run."""
-    was_training = model.training
-    model.eval()
-    with torch.no_grad():
-        metrics = {k: float(v) for k, v in task.evaluate(model, (to_device(b, device) for b in val)).items()}
-    model.train(was_training)
-    if config.metric not in metrics:
-        raise SeqlabError(f"fit.metric: the task {task.name!r} reports {', '.join(metrics)}, got {config.metric!r}")
-    record = {"step": pos.step, "epoch": pos.epoch, "seconds": round(time.perf_counter() - started, 3),
-              **{f"val_{k}": v for k, v in metrics.items()}}
-    metrics_log.write(record)
-    log.info("step %d: %s", pos.step, ", ".join(f"val {k} {v:.4f}" for k, v in metrics.items()))
-    value = metrics[config.metric]
-    best = history.best_metrics.get(config.metric)
-    improved = best is None or (value < best if config.mode == "min" else value > best)
-    schedule.observe(value, config.mode)
-    if improved:
-        history.best_step, history.best_metrics = pos.step, dict(metrics)
-        pos.bad_evaluations = 0
-        if save is not None:
-            save(BEST, full=False)
-    else:
-        pos.bad_evaluations += 1
-    for callback in callbacks:
-        callback.on_evaluate(pos.step, metrics)
-    if config.patience is not None and pos.bad_evaluations >= config.patience:
-        history.stop_reason = f"early stopping: no better {config.metric} in {config.patience} evaluations"
-        return True
-    return False
+    def _resume(self):
+        """Load the last checkpoint into the model, optimiser, schedule, history and position."""
+        if self.run_dir is None:
+            raise SeqlabError("fit: resume=True needs the run_dir of the interrupted run")
+        checkpoint = load_checkpoint(self.run_dir / LAST)
+        load_model_state(self.model, checkpoint)
+        restore_optimizer(self.optimizer, checkpoint)
+        try:
+            self.schedule.load_state_dict(checkpoint.field("schedule", dict))
+            self.history = History.from_dict(checkpoint.field("history", dict))
+            self.pos = _Position(**checkpoint.field("position", dict))
+        except (KeyError, TypeError) as error:
+            raise SeqlabError(f"{checkpoint.path}: the training state is not a seqlab one ({error})") from None
+        if "rng.epoch_start" not in checkpoint.tensors:
+            raise SeqlabError(f"{checkpoint.path}: holds no epoch state; it cannot be resumed exactly")
+        self.epoch_rng = checkpoint.tensors["rng.epoch_start"]
+        self.history.stop_reason = ""  # a finished run resumed with a larger budget goes on
+        log.info("resuming %s at step %d (epoch %d, batch %d)", self.run_dir, self.pos.step, self.pos.epoch,
+                 self.pos.batches_in_epoch)
+        return checkpoint
 
+    # -- budgets ------------------------------------------------------------------------------------
+    def _budget_spent(self) -> str:
+        """Why the run must stop now ('' while it may go on)."""
+        config, pos = self.config, self.pos
+        if config.max_steps is not None and pos.step >= config.max_steps:
+            return f"max_steps={config.max_steps} reached"
+        if config.epochs is not None and (pos.epoch >= config.epochs or (
+                self.steps_per_epoch is not None and pos.step >= config.epochs * self.steps_per_epoch)):
+            return f"epochs={config.epochs} done"
+        if config.max_seconds is not None and time.perf_counter() - self.started >= config.max_seconds:
+            return f"max_seconds={config.max_seconds:g} spent"
+        return ""
 
-# -- helpers ----------------------------------------------------------------------------------
+    def _no_sync(self, skip: bool):
+        """DDP's ``no_sync`` for the micro-batches before the last of an accumulated step."""
+        return self.trainable.no_sync() if skip and hasattr(self.trainable, "no_sync") else nullcontext()
+
 
 def seed_everything(seed: int) -> None:
     """Seed torch (CPU and CUDA), numpy and Python's ``random``."""
@@ -338,6 +409,18 @@ def to_device(batch: Any, device: torch.device) -> Any:
     return batch
 
 
+# -- helpers ----------------------------------------------------------------------------------------
+
+def _device(name: str) -> torch.device:
+    try:
+        device = torch.device(distributed.local_device(name))
+    except RuntimeError:
+        raise SeqlabError(f"fit.device: expected cpu, cuda or cuda:<index>, got {name!r}") from None
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise SeqlabError(f"fit.device: {name!r} asked for, but torch sees no CUDA device; use cpu")
+    return device
+
+
 def _wrap_distributed(model: nn.Module, device: torch.device) -> nn.Module:
     if not distributed.is_distributed():
         return model
@@ -347,24 +430,17 @@ def _wrap_distributed(model: nn.Module, device: torch.device) -> nn.Module:
     return DistributedDataParallel(model, device_ids=device_ids)
 
 
-class _no_sync:  # noqa: N801 (used like a function)
-    """DDP's ``no_sync`` for the micro-batches before the last of an accumulated step."""
-
-    def __init__(self, model: nn.Module, skip: bool):
-        self.context = model.no_sync() if skip and hasattr(model, "no_sync") else None
-
-    def __enter__(self):
-        return self.context.__enter__() if self.context is not None else None
-
-    def __exit__(self, *exc):
-        return self.context.__exit__(*exc) if self.context is not None else False
-
-
 def _steps_per_epoch(train: Iterable, accumulation: int) -> int | None:
+    """Optimiser steps in one epoch (None for data without a length); an epoch without a step is an error."""
     try:
-        return len(train) // accumulation  # type: ignore[arg-type]
+        batches = len(train)  # type: ignore[arg-type]
     except TypeError:
         return None
+    if batches // accumulation == 0:
+        raise SeqlabError(f"fit: an epoch of the training data has {batches} batch(es), fewer than "
+                          f"fit.accumulation={accumulation} micro-batches per step, so training could never take a "
+                          "step; use more data, a smaller data.batch_size or a smaller fit.accumulation")
+    return batches // accumulation
 
 
 def _total_steps(config: FitConfig, steps_per_epoch: int | None) -> int | None:
@@ -376,22 +452,6 @@ def _total_steps(config: FitConfig, steps_per_epoch: int | None) -> int | None:
     return min(candidates) if candidates else None
 
 
-def _budget_spent(config: FitConfig, pos: _Position, steps_per_epoch, started: float) -> bool:
-    return bool(_stop_reason(config, pos, steps_per_epoch, started))
-
-
-def _stop_reason(config: FitConfig, pos: _Position, steps_per_epoch, started: float) -> str:
-    if config.max_steps is not None and pos.step >= config.max_steps:
-        return f"max_steps={config.max_steps} reached"
-    if config.epochs is not None and pos.epoch >= config.epochs:
-        return f"epochs={config.epochs} done"
-    if config.epochs is not None and steps_per_epoch is not None and pos.step >= config.epochs * steps_per_epoch:
-        return f"epochs={config.epochs} done"
-    if config.max_seconds is not None and time.perf_counter() - started >= config.max_seconds:
-        return f"max_seconds={config.max_seconds:g} spent"
-    return ""
-
-
 def _set_epoch(train: Iterable, epoch: int) -> None:
     for owner in (train, getattr(train, "sampler", None), getattr(train, "batch_sampler", None),
                   getattr(train, "dataset", None)):
@@ -399,7 +459,7 @@ def _set_epoch(train: Iterable, epoch: int) -> None:
             owner.set_epoch(epoch)
 
 
-def _last_eval(history: History) -> dict:
+def _last_evaluation(history: History) -> dict:
     evaluations = history.evaluations
     return {k[4:]: v for k, v in evaluations[-1].items() if k.startswith("val_")} if evaluations else {}
 
@@ -412,7 +472,7 @@ class _MetricsLog:
 
     def __init__(self, run_dir: Path | None, records: list[dict]):
         self.records = records
-        self.path = run_dir / "metrics.jsonl" if run_dir is not None else None
+        self.path = run_dir / METRICS if run_dir is not None else None
         self.handle = None
         self.writer = None
         if self.path is None:
@@ -446,13 +506,11 @@ class _MetricsLog:
             self.writer.close()
 
 
-def _plot(history: History, run_dir: Path) -> None:
-    from seqlab.training.curves import plot_learning_curves
-
+def _plot(history: History, path: Path) -> None:
     try:
-        plot_learning_curves(history, run_dir / "curves.png")
+        run_curves_figure(history, path)
     except Exception as error:  # a figure must never cost the run
         log.warning("could not draw the learning curves: %s", error)
 
 
-__all__ = ["BEST", "LAST", "Callback", "History", "StopTraining", "fit", "seed_everything", "to_device"]
+__all__ = ["Callback", "History", "Plan", "StopTraining", "fit", "seed_everything", "to_device"]

@@ -5,7 +5,8 @@ A schedule gives the learning rate of optimiser step s = 1, 2, ... as ``lr * fac
 * constant: ``factor(s) = w(s)``, with the linear warmup ``w(s) = min(1, s / warmup)`` (1 without warmup);
 * cosine (Loshchilov & Hutter 2017): after warmup,
   ``factor(s) = r + (1 - r) * (1 + cos(pi * p)) / 2`` with ``p = (s - warmup) / (total - warmup)``
-  and ``r = min_lr_ratio``;
+  and ``r = min_lr_ratio``; with a time budget ``p`` is the larger of that and the fraction of
+  ``max_seconds`` spent, so the decay ends with whichever budget ends the run;
 * noam (Vaswani et al. 2017, eq. 3): ``d^-0.5 * min(s^-0.5, s * warmup^-1.5)``, rescaled here so that
   the peak at ``s = warmup`` is ``lr``: ``factor(s) = min(s / warmup, sqrt(warmup / s))``;
 * step: ``factor(s) = w(s) * gamma ** floor(s / step_size)``;
@@ -68,9 +69,9 @@ class Schedule:
     """
 
     def __init__(self, config: FitConfig, total_steps: int | None = None):
-        if config.schedule == "cosine" and not total_steps:
-            raise SeqlabError("fit.schedule=cosine needs the run's length: set fit.max_steps, or fit.epochs "
-                              "with a training loader that has a length")
+        if config.schedule == "cosine" and not total_steps and config.max_seconds is None:
+            raise SeqlabError("fit.schedule=cosine needs the run's length: set fit.max_steps, fit.max_seconds, or "
+                              "fit.epochs with a training loader that has a length")
         self.config = config
         self.total_steps = total_steps
         self.cuts = 0  # plateau schedule: how many times the lr was cut
@@ -81,14 +82,18 @@ class Schedule:
         w = self.config.warmup_steps
         return min(1.0, step / w) if w else 1.0
 
-    def factor(self, step: int) -> float:
+    def factor(self, step: int, seconds: float = 0.0) -> float:
+        """The factor of optimiser step ``step`` taken after ``seconds`` of training."""
         c = self.config
         if c.schedule == "constant":
             return self.warmup(step)
         if c.schedule == "cosine":
             if step <= c.warmup_steps:
                 return self.warmup(step)
-            p = min(1.0, (step - c.warmup_steps) / max(1, self.total_steps - c.warmup_steps))
+            p = 0.0 if not self.total_steps else (step - c.warmup_steps) / max(1, self.total_steps - c.warmup_steps)
+            if c.max_seconds is not None:
+                p = max(p, seconds / c.max_seconds)
+            p = min(1.0, p)
             return c.min_lr_ratio + (1 - c.min_lr_ratio) * 0.5 * (1 + math.cos(math.pi * p))
         if c.schedule == "noam":
             s = max(step, 1)
@@ -99,9 +104,9 @@ class Schedule:
             return self.warmup(step) * c.gamma**self.cuts
         raise SeqlabError(f"fit.schedule: unknown schedule {c.schedule!r}")
 
-    def apply(self, optimizer: torch.optim.Optimizer, step: int) -> float:
+    def apply(self, optimizer: torch.optim.Optimizer, step: int, seconds: float = 0.0) -> float:
         """Set the learning rate of every group for optimiser step ``step``; returns it."""
-        lr = self.config.lr * self.factor(step)
+        lr = self.config.lr * self.factor(step, seconds)
         for group in optimizer.param_groups:
             group["lr"] = lr
         return lr

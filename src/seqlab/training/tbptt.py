@@ -14,6 +14,7 @@ scores; the k2 - k1 steps before the chunk are run again from the carried state,
 N steps costs about N k2 / k1 steps of forward and backward.
 
 Example:
+    >>> from seqlab.nn import LSTM
     >>> lstm, head = LSTM(4, 8), torch.nn.Linear(8, 4)
     >>> def model(inputs, state):
     ...     output, state = lstm(inputs, state)

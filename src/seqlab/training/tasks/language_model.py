@@ -7,49 +7,55 @@ one) starting at a fresh random offset each epoch; validation covers every block
     loss = -(1/N) sum_t ln p(x_{t+1} | x_<=t)     nats per token
     perplexity = exp(loss);  bits per character = loss * (tokens / characters) / ln 2
 
-The tokenizer: ``char`` (one id per distinct character, sorted: ``seqlab.text.CharacterVocabulary``)
-or ``bpe`` (byte-level BPE trained on the training part: ``seqlab.text.Tokenizer``).
+The tokenizer: ``char`` (one id per distinct character of the text, in code-point order: nanoGPT's
+``stoi``) or ``bpe`` (byte-level BPE trained on the training part). The text is encoded line by
+line, as BPE's merges were learned: a newline never merges with the next line's text.
 """
 
 from __future__ import annotations
 
-import json
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import partial
-from pathlib import Path
 from typing import Literal
 
 import torch
 import torch.nn.functional as F
 from torch import nn
-from torch.utils.data import DataLoader, Dataset
+from torch.utils.data import DataLoader
 
+from seqlab.checks import check_integer, check_number
 from seqlab.data import IGNORE_INDEX, LanguageModelData, collate_language_model, load_tiny_shakespeare, split_fraction
+from seqlab.data.datasets import RandomOffsetBlocks
 from seqlab.errors import SeqlabError
-from seqlab.files import write_json_atomic, write_text_atomic
+from seqlab.files import read_text
+from seqlab.generation.config import DecodingConfig
+from seqlab.generation.generate import MAX_NEW_TOKENS
+from seqlab.generation.text import generate_text
 from seqlab.metrics.language import bits_per_char, perplexity
-from seqlab.text.characters import CharacterVocabulary
+from seqlab.models.config import LanguageModelConfig
+from seqlab.models.factory import make_model
+from seqlab.text.factories import character_tokenizer, train_tokenizer
+from seqlab.text.tokenizer import Tokenizer
 from seqlab.training import distributed
-from seqlab.training.config import FitConfig, to_dict
-from seqlab.training.fit import BEST, Callback, History, fit
+from seqlab.training.config import FitConfig
+from seqlab.training.recipe import Ability, LoadedRun, Recipe, TaskData
+from seqlab.training.run_folder import TOKENIZER
 
 log = logging.getLogger(__name__)
 
 
 class LanguageModelTask:
-    """Next-token cross-entropy; evaluation adds perplexity and bits per character.
+    """Mean cross-entropy per predicted token; evaluation adds perplexity and bits per character.
 
-    Args:
-        chars_per_token: characters per token of the validation text (1 for a character model),
-            to turn nats per token into bits per character.
+    Batches are ``seqlab.data.Batch`` with ``inputs`` and ``targets`` (B, T), targets padded with
+    ``IGNORE_INDEX``. ``chars_per_token`` converts nats per token into bits per character.
     """
 
-    def __init__(self, name: str = "lm", chars_per_token: float = 1.0, tokenizer: str = "tokenizer.json"):
+    def __init__(self, name: str = "lm", chars_per_token: float = 1.0):
         self.name = name
         self.chars_per_token = chars_per_token
-        self.tokenizer = tokenizer
 
     def loss(self, model: nn.Module, batch) -> torch.Tensor:
         logits = _logits(model(batch.inputs))  # (B, T, V)
@@ -68,9 +74,6 @@ class LanguageModelTask:
         return {"loss": loss, "perplexity": perplexity(loss),
                 "bits_per_char": bits_per_char(loss / self.chars_per_token)}
 
-    def state(self) -> dict:
-        return {"tokenizer": self.tokenizer, "chars_per_token": self.chars_per_token}
-
 
 def _logits(output) -> torch.Tensor:
     """A recurrent LM returns (logits, state); a GPT returns logits."""
@@ -85,7 +88,7 @@ class LanguageModelDataConfig:
 
     path: str | None = None  # a UTF-8 text file; None: the bundled Tiny Shakespeare
     tokenizer: Literal["char", "bpe"] = "char"
-    vocab_size: int = 512  # BPE only: bytes + merges + specials
+    vocab_size: int = 512  # BPE only: bytes + merges
     train_fraction: float = 0.9  # nanoGPT's split: first 90% train, last 10% validation
     block_size: int = 128  # T, tokens predicted per training example
     batch_size: int = 64  # B, blocks per step (per process under torchrun)
@@ -94,27 +97,10 @@ class LanguageModelDataConfig:
 
     def __post_init__(self) -> None:
         for name in ("vocab_size", "block_size", "batch_size", "val_batch_size"):
-            if getattr(self, name) < 1:
-                raise SeqlabError(f"data.{name}: expected a positive integer, got {getattr(self, name)}")
-        if not 0.0 < self.train_fraction < 1.0:
-            raise SeqlabError(f"data.train_fraction: expected a value in (0, 1), got {self.train_fraction}")
-
-
-@dataclass(frozen=True)
-class LanguageModelModelConfig:
-    """``arch`` lstm/gru/rnn: ``RecurrentLanguageModel``; gpt: ``GPT`` (n_layer blocks of width n_embd)."""
-
-    arch: Literal["lstm", "gru", "rnn", "gpt"] = "lstm"
-    embedding_dim: int = 128  # E of a recurrent model
-    hidden_size: int = 512  # H of a recurrent model
-    num_layers: int = 2  # L recurrent layers
-    n_layer: int = 4  # GPT blocks
-    n_head: int = 4  # GPT heads
-    n_embd: int = 128  # GPT width
-    positions: Literal["learned", "sinusoidal", "rope"] = "learned"  # GPT positions
-    dropout: float = 0.1
-    tie_weights: bool = False  # recurrent: needs embedding_dim == hidden_size; GPT always ties
-    layer_options: dict = field(default_factory=dict)  # extra recurrent-layer options (peephole, engine, ...)
+            check_integer(f"data.{name}", getattr(self, name), low=1)
+        if self.limit is not None:
+            check_integer("data.limit", self.limit, low=1)
+        check_number("data.train_fraction", self.train_fraction, low=0.0, high=1.0, low_open=True, high_open=True)
 
 
 @dataclass(frozen=True)
@@ -122,261 +108,117 @@ class SampleConfig:
     """The sample written at the end of a run (and the defaults of ``seqlab generate``)."""
 
     prompt: str = "\n"
-    length: int = 300
+    length: int = 300  # new tokens
     temperature: float = 0.8
     top_k: int | None = None
     top_p: float | None = None
     seed: int = 0
 
+    def __post_init__(self) -> None:
+        if not self.prompt:
+            raise SeqlabError("sample.prompt: expected at least one character, got an empty prompt")
+        check_integer("sample.length", self.length, low=0, high=MAX_NEW_TOKENS)
+        check_integer("sample.seed", self.seed)
+        self.decoding  # noqa: B018 (validates temperature, top_k, top_p)
+
+    @property
+    def decoding(self) -> DecodingConfig:
+        try:
+            return DecodingConfig(temperature=self.temperature, top_k=self.top_k, top_p=self.top_p)
+        except SeqlabError as error:
+            raise SeqlabError(f"sample.{error}") from None
+
 
 @dataclass(frozen=True)
-class LanguageModelConfig:
-    """A language-model run: ``seqlab train lm --config char_lstm.yaml``."""
+class LanguageModelRunConfig:
+    """A language-model run: ``seqlab train lm --config char_lstm``."""
 
     task: Literal["lm"] = "lm"
     data: LanguageModelDataConfig = field(default_factory=LanguageModelDataConfig)
-    model: LanguageModelModelConfig = field(default_factory=LanguageModelModelConfig)
+    model: LanguageModelConfig = field(default_factory=LanguageModelConfig)
     fit: FitConfig = field(default_factory=lambda: FitConfig(max_steps=2000, schedule="cosine", warmup_steps=100,
                                                              lr=3e-3, eval_every=250))
     sample: SampleConfig = field(default_factory=SampleConfig)
 
 
-# -- tokenizers -------------------------------------------------------------------------------
-
-class TextCodec:
-    """One interface over the character vocabulary and the BPE ``Tokenizer``: encode, decode, save, load."""
-
-    def __init__(self, kind: str, impl):
-        self.kind, self.impl = kind, impl
-
-    @classmethod
-    def train(cls, kind: str, text: str, vocab_size: int) -> TextCodec:
-        if kind == "char":
-            return cls(kind, CharacterVocabulary.from_text(text))
-        from seqlab.text.tokenizer import Tokenizer
-        from seqlab.text.trainers import BpeTrainer
-
-        tokenizer = Tokenizer.byte_level_bpe()
-        tokenizer.train_from_iterator(text.splitlines(keepends=True), BpeTrainer(vocab_size=vocab_size))
-        return cls(kind, tokenizer)
-
-    def __len__(self) -> int:
-        return len(self.impl) if self.kind == "char" else self.impl.vocab_size
-
-    def encode(self, text: str) -> torch.Tensor:
-        if self.kind == "char":
-            return self.impl.encode(text)
-        # line by line, as the merges were learned: a newline never merges with the next line's text
-        ids = [i for line in text.splitlines(keepends=True) for i in self.impl.encode(line).ids]
-        return torch.tensor(ids, dtype=torch.long)
-
-    def decode(self, ids) -> str:
-        return self.impl.decode([int(i) for i in ids])
-
-    def save(self, path: Path) -> None:
-        if self.kind == "char":
-            write_json_atomic(path, self.impl.to_dict())
-        else:
-            self.impl.save(path)
-
-    @classmethod
-    def load(cls, path: Path) -> TextCodec:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
-        if data.get("type") == "characters":
-            return cls("char", CharacterVocabulary.from_dict(data))
-        from seqlab.text.tokenizer import Tokenizer
-
-        return cls("bpe", Tokenizer.from_file(path))
-
-
 # -- data -------------------------------------------------------------------------------------
 
-class RandomOffsetBlocks(Dataset):
-    """Blocks of T + 1 tokens of a stream, all shifted by one random offset in [0, T) per epoch.
-
-    ``len`` is fixed (room is kept for the largest offset), so samplers see the same size every
-    epoch; ``set_epoch(e)`` draws the offset of epoch e from ``(seed, e)`` alone.
-    """
-
-    def __init__(self, stream: torch.Tensor, block_size: int, seed: int = 0):
-        if len(stream) < 2 * block_size + 1:
-            raise SeqlabError(f"text: expected at least {2 * block_size + 1} training tokens for "
-                              f"block_size={block_size}, got {len(stream)}")
-        self.stream, self.block_size, self.seed = stream, block_size, seed
-        self.offset = 0
-        self.set_epoch(0)
-
-    def set_epoch(self, epoch: int) -> None:
-        generator = torch.Generator().manual_seed(self.seed * 1_000_003 + epoch)
-        self.offset = int(torch.randint(self.block_size, (1,), generator=generator))
-
-    def __len__(self) -> int:
-        return (len(self.stream) - 1 - self.block_size) // self.block_size
-
-    def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
-        start = self.offset + index * self.block_size
-        block = self.stream[start: start + self.block_size + 1]  # (T + 1,)
-        return block[:-1], block[1:]
-
-
-@dataclass
-class LanguageModelLoaders:
-    train: DataLoader
-    val: DataLoader
-    codec: TextCodec
-    chars_per_token: float
-
-
-def read_text(config: LanguageModelDataConfig) -> str:
-    if config.path is None:
-        text = load_tiny_shakespeare()
-    else:
-        path = Path(config.path)
-        if not path.is_file():
-            raise SeqlabError(f"data.path: {path} does not exist (expected a UTF-8 text file)")
-        text = path.read_text(encoding="utf-8")
+def read_corpus(config: LanguageModelDataConfig) -> str:
+    """The text of ``data.path`` (the bundled Tiny Shakespeare when None), cut to ``data.limit`` characters."""
+    text = load_tiny_shakespeare() if config.path is None else read_text(config.path)
     return text[: config.limit] if config.limit is not None else text
 
 
-def build_data(config: LanguageModelConfig, codec: TextCodec | None = None, seed: int = 0) -> LanguageModelLoaders:
-    text = read_text(config.data)
-    train_text, val_text = split_fraction(text, config.data.train_fraction)
-    if codec is None:  # characters: the alphabet of the whole text (nanoGPT's); BPE merges: training part only
-        codec = TextCodec.train(config.data.tokenizer, text if config.data.tokenizer == "char" else train_text,
-                                config.data.vocab_size)
-    train_ids, val_ids = codec.encode(train_text), codec.encode(val_text)
-    T = config.data.block_size
-    if len(val_ids) < T + 1:
-        raise SeqlabError(f"text: the validation part has {len(val_ids)} tokens, fewer than block_size + 1 = {T + 1}")
-    collate = partial(collate_language_model, pad_id=0)
-    train = distributed.shard_loader(RandomOffsetBlocks(train_ids, T, seed), config.data.batch_size, shuffle=True,
-                                     seed=seed, collate_fn=collate, drop_last=True)
-    val = DataLoader(LanguageModelData(val_ids, T), batch_size=config.data.val_batch_size, collate_fn=collate)
-    chars_per_token = len(val_text) / len(val_ids)
-    log.info("%s tokenizer: %d ids; %d training and %d validation tokens", codec.kind, len(codec), len(train_ids),
-             len(val_ids))
-    return LanguageModelLoaders(train, val, codec, chars_per_token)
+def encode_stream(tokenizer: Tokenizer, text: str) -> torch.Tensor:
+    """The ids of ``text``, encoded line by line (a newline never merges with the next line)."""
+    lines = text.splitlines(keepends=True)
+    return torch.tensor([i for encoding in tokenizer.encode_batch(lines) for i in encoding.ids], dtype=torch.long)
 
 
-def build_model(config: LanguageModelModelConfig, vocab_size: int, block_size: int) -> nn.Module:
-    if config.arch == "gpt":
-        from seqlab.models.gpt import GPT, GPTConfig
+class LanguageModelRecipe(Recipe):
+    config_class = LanguageModelRunConfig
+    abilities = frozenset({Ability.GENERATE, Ability.EXPORT})
+    summary = "language model (character or BPE; LSTM, GRU, RNN or GPT) on a text; samples"
 
-        return GPT(GPTConfig(vocab_size=vocab_size, block_size=block_size, n_layer=config.n_layer,
-                             n_head=config.n_head, n_embd=config.n_embd, dropout=config.dropout,
-                             positions=config.positions))
-    from seqlab.models.rnn_lm import RecurrentLanguageModel
+    def build_data(self, config: LanguageModelRunConfig, tokenizers: dict[str, Tokenizer] | None = None) -> TaskData:
+        data = config.data
+        text = read_corpus(data)
+        train_text, val_text = split_fraction(text, data.train_fraction)
+        if tokenizers is not None:
+            tokenizer = tokenizers[TOKENIZER]
+        elif data.tokenizer == "char":  # the alphabet of the whole text (nanoGPT's)
+            tokenizer = character_tokenizer(text)
+        else:  # BPE merges from the training part only
+            tokenizer = train_tokenizer("bpe", train_text.splitlines(keepends=True), vocab_size=data.vocab_size,
+                                        specials=())
+        _check_prompt(tokenizer, config.sample.prompt)
+        try:
+            train_ids, val_ids = encode_stream(tokenizer, train_text), encode_stream(tokenizer, val_text)
+        except SeqlabError as error:  # a saved run's tokenizer meets a text that changed since
+            raise SeqlabError(f"{data.path or 'text'}: {error}; the run's tokenizer was made from the text as it was "
+                              "when the run started") from None
+        T, B = data.block_size, data.batch_size
+        if len(val_ids) < T + 1:
+            raise SeqlabError(f"text: the validation part has {len(val_ids)} tokens, fewer than data.block_size + 1 = "
+                              f"{T + 1}; use a longer text or a smaller data.block_size")
+        blocks = RandomOffsetBlocks(train_ids, T, config.fit.seed)
+        if len(blocks) < B * distributed.world_size():
+            raise SeqlabError(f"text: the training part ({len(train_text):,} characters, {len(train_ids):,} tokens) "
+                              f"makes {len(blocks)} blocks of data.block_size={T}, fewer than one batch of "
+                              f"data.batch_size={B}; use a longer text, a smaller block_size or a smaller batch_size")
+        collate = partial(collate_language_model, pad_id=0)
+        train = distributed.shard_loader(blocks, B, shuffle=True, seed=config.fit.seed, collate_fn=collate,
+                                         drop_last=True)
+        val = DataLoader(LanguageModelData(val_ids, T), batch_size=data.val_batch_size, collate_fn=collate)
+        state = {"vocab_size": tokenizer.vocab_size, "block_size": T, "chars_per_token": len(val_text) / len(val_ids)}
+        log.info("%s tokenizer: %d ids; %d training and %d validation tokens", data.tokenizer, tokenizer.vocab_size,
+                 len(train_ids), len(val_ids))
+        return TaskData(train, val, {TOKENIZER: tokenizer}, state,
+                        extra={"train_tokens": len(train_ids), "val_tokens": len(val_ids)})
 
-    return RecurrentLanguageModel(vocab_size, config.embedding_dim, config.hidden_size, config.num_layers,
-                                  cell=config.arch, dropout=config.dropout, tie_weights=config.tie_weights,
-                                  layer_options=config.layer_options)
+    def build_model(self, config: LanguageModelRunConfig, state: dict) -> nn.Module:
+        return make_model(config.model, vocab_size=state["vocab_size"], block_size=state["block_size"])
 
+    def make_task(self, config: LanguageModelRunConfig, state: dict) -> LanguageModelTask:
+        return LanguageModelTask(self.name, state["chars_per_token"])
 
-# -- runs -------------------------------------------------------------------------------------
+    def sample(self, run: LoadedRun) -> str:
+        sample = run.config.sample
+        return self.generate(run, sample.prompt, sample.length, sample.decoding, sample.seed)
 
-@dataclass
-class LanguageModelResult:
-    history: History
-    best_metrics: dict
-    parameters: int
-    sample: str
-    run_dir: Path | None
-
-
-def train(config: LanguageModelConfig, run_dir: str | Path | None, *, callbacks: Sequence[Callback] = (),
-          resume: bool = False) -> LanguageModelResult:
-    """Tokenize, ``fit``, then sample from the best weights; the run folder gets the sample too."""
-    run_dir = Path(run_dir) if run_dir is not None else None
-    data = build_data(config, seed=config.fit.seed)
-    torch.manual_seed(config.fit.seed)  # the model's initial weights
-    model = build_model(config.model, len(data.codec), config.data.block_size)
-    main = distributed.is_main_process()
-    if run_dir is not None and main:
-        write_json_atomic(run_dir / "config.json", to_dict(config))
-        data.codec.save(run_dir / "tokenizer.json")
-    task = LanguageModelTask(chars_per_token=data.chars_per_token)
-    history = fit(model, task, data.train, data.val, config.fit, run_dir, callbacks=callbacks, resume=resume,
-                  run_config=to_dict(config))
-    sample = ""
-    if run_dir is not None and main:
-        loaded = load(run_dir, config)
-        sample = loaded.generate(config.sample.prompt, config.sample.length, config.sample.temperature,
-                                 config.sample.top_k, config.sample.top_p, config.sample.seed)
-        write_text_atomic(run_dir / "sample.txt", sample)
-    return LanguageModelResult(history, history.best_metrics, sum(p.numel() for p in model.parameters()), sample,
-                               run_dir)
-
-
-@dataclass
-class LoadedLanguageModel:
-    model: nn.Module
-    codec: TextCodec
-    config: LanguageModelConfig
-
-    def generate(self, prompt: str, length: int, temperature: float = 0.8, top_k: int | None = None,
-                 top_p: float | None = None, seed: int = 0) -> str:
-        """``prompt`` continued by ``length`` sampled tokens (temperature, top-k, top-p)."""
-        ids = self.codec.encode(prompt)
-        if len(ids) == 0:
-            raise SeqlabError("prompt: expected at least one character, got an empty prompt")
-        generator = torch.Generator().manual_seed(seed)
-        prompt_ids = ids[None, -self.config.data.block_size:]  # (1, T0)
-        if self.config.model.arch == "gpt":
-            out = self._generate_gpt(prompt_ids, length, temperature, top_k, top_p, generator)
-        else:
-            out = self.model.generate(prompt_ids, length, temperature=temperature, top_k=top_k, top_p=top_p,
-                                      generator=generator)
-        return prompt + self.codec.decode(out[0, prompt_ids.shape[1]:].tolist())
-
-    def _generate_gpt(self, prompt, length, temperature, top_k, top_p, generator) -> torch.Tensor:
-        """Sample past the context window by sliding it (the GPT's cache stops at ``block_size``)."""
-        from seqlab.generation.sampling import sample_next
-
-        tokens = prompt
-        window = self.config.data.block_size
-        self.model.eval()
-        with torch.no_grad():
-            for _ in range(length):
-                logits = self.model(tokens[:, -window:])[:, -1]  # (1, V)
-                tokens = torch.cat([tokens, sample_next(logits, temperature, top_k, top_p, generator)], dim=1)
-        return tokens
+    def generate(self, run: LoadedRun, prompt: str, max_new_tokens: int, decoding: DecodingConfig,
+                 seed: int = 0) -> str:
+        _check_prompt(run.tokenizer, prompt)
+        return generate_text(run.model, run.tokenizer, prompt, max_new_tokens, decoding, seed)
 
 
-def load(run_dir: str | Path, config: LanguageModelConfig) -> LoadedLanguageModel:
-    from seqlab.training.checkpoint import load_checkpoint
-
-    run_dir = Path(run_dir)
-    codec = TextCodec.load(run_dir / "tokenizer.json")
-    model = build_model(config.model, len(codec), config.data.block_size)
-    model.load_state_dict(load_checkpoint(run_dir / BEST).model_state())
-    model.eval()
-    return LoadedLanguageModel(model, codec, config)
+def _check_prompt(tokenizer: Tokenizer, prompt: str) -> None:
+    """A prompt the tokenizer cannot read fails now, in one line, not after training."""
+    try:
+        tokenizer.encode(prompt, add_special_tokens=False)
+    except SeqlabError as error:
+        raise SeqlabError(f"prompt {prompt!r}: {error}") from None
 
 
-def evaluate_run(run_dir: str | Path, config: LanguageModelConfig) -> dict[str, float]:
-    """The best checkpoint's loss, perplexity and bits per character on the run's validation part."""
-    loaded = load(run_dir, config)
-    data = build_data(config, codec=loaded.codec)
-    with torch.no_grad():
-        return LanguageModelTask(chars_per_token=data.chars_per_token).evaluate(loaded.model, data.val)
-
-
-Config = LanguageModelConfig  # the recipe's config (seqlab.training.tasks.RECIPES)
-
-__all__ = [
-    "Config",
-    "LanguageModelConfig",
-    "LanguageModelDataConfig",
-    "LanguageModelModelConfig",
-    "LanguageModelTask",
-    "LoadedLanguageModel",
-    "RandomOffsetBlocks",
-    "SampleConfig",
-    "TextCodec",
-    "build_data",
-    "build_model",
-    "evaluate_run",
-    "load",
-    "read_text",
-    "train",
-]
+__all__ = ["LanguageModelDataConfig", "LanguageModelRecipe", "LanguageModelRunConfig", "LanguageModelTask",
+           "SampleConfig", "encode_stream", "read_corpus"]

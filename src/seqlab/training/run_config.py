@@ -1,21 +1,23 @@
 """From a task name, a config file and ``key=value`` overrides to a validated run config; shipped configs.
 
 The resolution order: the recipe's defaults <- the config file (YAML or JSON) <- the overrides.
-A run folder's ``config.json`` is the resolved config, so ``load_run`` rebuilds it exactly.
+Every field checks its value when the config is built, and the recipe checks the fields that
+depend on each other, so a bad config fails here, before any data is read or any folder made
+(``seqlab validate`` runs exactly this). A run's checkpoint and ``config.json`` hold the resolved
+config, so a saved run rebuilds it exactly.
 
 Example:
-    >>> config = load_run_config("sentiment", None, ["fit.lr=3e-4", "model.encoder=gru"])
-    >>> config.fit.lr, config.model.encoder
+    >>> config = load_run_config("sentiment", None, ["fit.lr=3e-4", "model.arch=gru"])
+    >>> config.fit.lr, config.model.arch
     (0.0003, 'gru')
 """
 
 from __future__ import annotations
 
-import json
+import difflib
 from collections.abc import Sequence
 from importlib import resources
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 from seqlab.errors import SeqlabError
@@ -51,8 +53,6 @@ def resolve_config_file(name: str | Path) -> Path:
     stem = path.stem if path.suffix in (".yaml", ".yml") else path.name
     if stem in shipped and path.parent == Path("."):
         return shipped[stem]
-    import difflib
-
     close = difflib.get_close_matches(stem, shipped, n=2)
     hint = f"; shipped configs with a close name: {', '.join(close)}" if close else "; see `seqlab ls`"
     raise SeqlabError(f"config {str(name)!r} is neither a file nor a shipped config{hint}")
@@ -77,28 +77,15 @@ def load_run_config(task: str | None, config_file: str | Path | None, overrides:
         if named is None:
             raise SeqlabError(f"{config_file}: expected a 'task:' entry naming one of {', '.join(sorted(RECIPES))}")
         task = named
-    elif named is not None and named != task and RECIPES.get(named) != RECIPES.get(task):
+    elif named is not None and named != task and type(recipe(named)) is not type(recipe(task)):
         raise SeqlabError(f"{config_file}: is a config for task {named!r}, not {task!r}")
-    module = recipe(task)
+    chosen = recipe(task)
     data = {**data, "task": task}
-    try:
-        defaults = to_dict(module.Config(task=task))
-    except TypeError:  # a recipe whose Config has no `task` argument
-        defaults = to_dict(module.Config())
-    config = from_dict(module.Config, deep_merge(defaults, data))
-    return apply_overrides(config, overrides)
+    config = from_dict(chosen.config_class, deep_merge(to_dict(chosen.default_config()), data))
+    config = apply_overrides(config, overrides)
+    chosen.check(config)
+    return config
 
 
-def load_run(run_dir: str | Path) -> tuple[ModuleType, Any]:
-    """The recipe module and the resolved config of a run folder (from its ``config.json``)."""
-    run_dir = Path(run_dir)
-    path = run_dir / "config.json"
-    if not path.is_file():
-        raise SeqlabError(f"{run_dir}: not a run folder (expected {path.name} inside)")
-    data = json.loads(path.read_text(encoding="utf-8"))
-    module = recipe(data.get("task", ""))
-    return module, from_dict(module.Config, data)
-
-
-__all__ = ["config_command", "configs_dir", "deep_merge", "load_run", "load_run_config", "resolve_config_file",
+__all__ = ["config_command", "configs_dir", "deep_merge", "load_run_config", "resolve_config_file",
            "shipped_configs"]
