@@ -96,12 +96,13 @@ def test_sampling_is_seeded_and_respects_top_k():
 def test_map_state_reorders_nested_states_without_touching_the_input():
     cache = KVCache()
     cache.append(torch.arange(3.0).view(3, 1, 1, 1), torch.arange(3.0).view(3, 1, 1, 1))
-    state = {"h": (torch.arange(3),), "caches": [cache], "none": None}
+    state = {"h": (torch.arange(3),), "caches": [cache], "none": None, "read": 4}
     flipped = map_state(state, lambda t: t.flip(0))
     assert flipped["h"][0].tolist() == [2, 1, 0] and state["h"][0].tolist() == [0, 1, 2]
     assert flipped["caches"][0].key.flatten().tolist() == [2.0, 1.0, 0.0]
+    assert flipped["read"] == 4  # a plain value (tokens read so far) is the same for every row
     with pytest.raises(SeqlabError, match="cannot map"):
-        map_state({"x": "text"}, lambda t: t)
+        map_state({"x": object()}, lambda t: t)
 
 
 def test_bad_arguments_raise():

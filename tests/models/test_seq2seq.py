@@ -15,14 +15,14 @@ from seqlab.models.transformer import TransformerSeq2Seq
 PAD, BOS, EOS = 0, 1, 2
 
 
-@pytest.fixture(autouse=True, scope="module")
-
 def translate(model, src, lengths, max_len, **decoding) -> list[list[int]]:
     """The target ids of each source (without BOS and EOS), through the models' one ``generate``."""
     start = torch.full((src.shape[0], 1), BOS, dtype=torch.long)
     out = model.generate(start, max_len, source=src, source_lengths=lengths, eos_id=EOS, **decoding)
     return strip(out, 1, EOS)
 
+
+@pytest.fixture(autouse=True, scope="module")
 def _one_thread():
     """Tiny models gain nothing from threads, and on a shared loaded machine two threads spin-wait."""
     threads = torch.get_num_threads()
@@ -168,4 +168,4 @@ def test_sampled_translation_is_seeded_and_beam_with_temperature_is_refused(name
     assert sample(1) == sample(1)
     assert any(sample(1) != sample(seed) for seed in (2, 3, 4))  # an untrained model spreads its probability
     with pytest.raises(SeqlabError, match="deterministic"):
-        translate(model, src, lengths, beam_size=2, temperature=1.0)
+        translate(model, src, lengths, max_len=6, beam_size=2, temperature=1.0)

@@ -65,7 +65,10 @@ def trace_text(model: RecurrentLanguageModel, tokenizer: Tokenizer, text: str) -
     if not isinstance(model, RecurrentLanguageModel):
         raise SeqlabError(f"model: expected a recurrent language model (LSTM, GRU or RNN) to trace, got "
                           f"{type(model).__name__}")
-    encoding = tokenizer.encode(text, add_special_tokens=False)
+    try:
+        encoding = tokenizer.encode(text, add_special_tokens=False)
+    except SeqlabError as error:
+        raise SeqlabError(f"text: {error}") from None
     if len(encoding.ids) < 2:
         raise SeqlabError(f"text: expected at least 2 tokens, got {len(encoding.ids)}")
     ids = torch.tensor([encoding.ids])  # (1, T)

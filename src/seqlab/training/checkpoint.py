@@ -115,6 +115,12 @@ def load_checkpoint(path: str | Path) -> Checkpoint:
 
 def load_model_state(model: nn.Module, checkpoint: Checkpoint) -> None:
     """Load the checkpoint's weights into ``model``, checking names, shapes and dtypes first."""
+    check_model_state(model, checkpoint)
+    model.load_state_dict(checkpoint.model_state())
+
+
+def check_model_state(model: nn.Module, checkpoint: Checkpoint) -> None:
+    """A ``SeqlabError`` naming the tensors when the checkpoint's weights do not fit ``model`` (nothing is loaded)."""
     state = checkpoint.model_state()
     expected = model.state_dict()
     where = checkpoint.path or "checkpoint"
@@ -130,7 +136,6 @@ def load_model_state(model: nn.Module, checkpoint: Checkpoint) -> None:
         if tensor.shape != want.shape or tensor.dtype != want.dtype:
             raise SeqlabError(f"{where}: tensor {name} is {tuple(tensor.shape)} {tensor.dtype}, the model expects "
                               f"{tuple(want.shape)} {want.dtype}")
-    model.load_state_dict(state)
 
 
 def restore_optimizer(optimizer: torch.optim.Optimizer, checkpoint: Checkpoint) -> None:
@@ -216,5 +221,5 @@ def _jsonable(value):
     raise TypeError(f"cannot store {type(value).__name__} in checkpoint JSON")
 
 
-__all__ = ["FORMAT", "Checkpoint", "load_checkpoint", "load_model_state", "restore_optimizer", "restore_rng",
+__all__ = ["FORMAT", "Checkpoint", "check_model_state", "load_checkpoint", "load_model_state", "restore_optimizer", "restore_rng",
            "save_checkpoint", "tensor_digest"]

@@ -16,6 +16,7 @@ belongs to the same task, config (budgets aside) and data before it writes anyth
 
 from __future__ import annotations
 
+import json
 import logging
 import math
 from contextlib import nullcontext
@@ -30,7 +31,7 @@ from seqlab.files import write_json_atomic, write_text_atomic
 from seqlab.nn.modes import eval_mode
 from seqlab.text.tokenizer import Tokenizer
 from seqlab.training import distributed
-from seqlab.training.checkpoint import Checkpoint, load_checkpoint, load_model_state
+from seqlab.training.checkpoint import Checkpoint, check_model_state, load_checkpoint, load_model_state
 from seqlab.training.config import from_dict, to_dict
 from seqlab.training.fit import Callback, History
 from seqlab.training.recipe import Ability, LoadedRun, Recipe, TaskData
@@ -70,12 +71,16 @@ def train(config: Any, run_dir: str | Path | None = None, *, callbacks: tuple[Ca
         if resume:
             if run_dir is None:
                 raise SeqlabError("resume: expected the folder of the run to continue")
-            tokenizers = _check_resumable(chosen, config, load_checkpoint(run_dir / LAST))
+            tokenizers = _check_resumable(chosen, config, run_dir)
         _phase(callbacks, "preparing the data")
         data = chosen.build_data(config, tokenizers)
         torch.manual_seed(config.fit.seed)  # the model's initial weights
         model = chosen.build_model(config, data.state)
-        if not resume:
+        if resume:  # the saved weights must fit before the first file is touched
+            load_model_state(model, load_checkpoint(run_dir / LAST))
+            if (run_dir / BEST).exists():
+                check_model_state(model, load_checkpoint(run_dir / BEST))
+        else:
             chosen.initialize(model, config, data)
         if run_dir is not None and not run_dir.exists() and main:
             with writing(run_dir):  # a new folder: made only now that the data and the model are ready
@@ -83,14 +88,29 @@ def train(config: Any, run_dir: str | Path | None = None, *, callbacks: tuple[Ca
         return _train(chosen, config, data, model, run_dir, callbacks, resume, main)
 
 
+class _RunFiles(Callback):
+    """Writes the run's config (and a new run's tokenizers) when training really starts: after ``fit`` has
+    read everything a resumed run needs, so a run that cannot start changes nothing."""
+
+    def __init__(self, run_dir: Path, config: Any, tokenizers: dict[str, Tokenizer], new: bool):
+        self.run_dir, self.config, self.tokenizers, self.new = run_dir, config, tokenizers, new
+        self.written = False
+
+    def on_train_begin(self, plan) -> None:
+        if self.written:  # an ensemble trains its members one after another
+            return
+        write_json_atomic(self.run_dir / CONFIG, to_dict(self.config))
+        if self.new:
+            for name, tokenizer in self.tokenizers.items():
+                tokenizer.save(self.run_dir / name)
+        self.written = True
+
+
 def _train(chosen: Recipe, config: Any, data: TaskData, model: torch.nn.Module, run_dir: Path | None,
            callbacks, resume: bool, main: bool) -> RunResult:
     writes = run_dir is not None and main
     if writes:
-        write_json_atomic(run_dir / CONFIG, to_dict(config))
-        if not resume:
-            for name, tokenizer in data.tokenizers.items():
-                tokenizer.save(run_dir / name)
+        callbacks = [_RunFiles(run_dir, config, data.tokenizers, new=not resume), *callbacks]
     meta = {"task": chosen.name, "config": to_dict(config), "state": data.state,
             "tokenizers": {name: tokenizer.to_str() for name, tokenizer in data.tokenizers.items()}}
     _phase(callbacks, "training")
@@ -120,9 +140,18 @@ def _phase(callbacks, name: str) -> None:
 
 
 def load_run(path: str | Path) -> LoadedRun:
-    """A run folder's best checkpoint (or the checkpoint file ``path``) as a usable model; nothing else is read."""
+    """A run folder's best checkpoint (or the checkpoint file ``path``) as a usable model.
+
+    Everything comes from the checkpoint; a run folder's ``config.json``, when readable, must name the same
+    task (a checkpoint of another run copied into the folder is refused).
+    """
     checkpoint = load_checkpoint(checkpoint_path(path))
-    chosen = recipe(checkpoint.field("task", str))
+    task = checkpoint.field("task", str)
+    described = _folder_task(Path(path))
+    if described is not None and described != task:
+        raise SeqlabError(f"{checkpoint.path}: is a {task!r} checkpoint, but {Path(path) / CONFIG} describes a "
+                          f"{described!r} run; the checkpoint was copied from another run")
+    chosen = recipe(task)
     config = from_dict(chosen.config_class, checkpoint.field("config", dict))
     tokenizers = {name: _tokenizer(checkpoint, name, text)
                   for name, text in checkpoint.field("tokenizers", dict).items()}
@@ -170,8 +199,9 @@ def cross_validate(config: Any, run_dir: str | Path | None, folds: int, callback
     return summary
 
 
-def _check_resumable(chosen: Recipe, config: Any, checkpoint: Checkpoint) -> dict[str, Tokenizer]:
-    """The saved tokenizers, once the checkpoint is known to be of this task and config (budgets aside)."""
+def _check_resumable(chosen: Recipe, config: Any, run_dir: Path) -> dict[str, Tokenizer]:
+    """The saved tokenizers, once the run's checkpoints are readable and of this task and config (budgets aside)."""
+    checkpoint = load_checkpoint(run_dir / LAST)
     task = checkpoint.field("task", str)
     if task != chosen.name:
         raise SeqlabError(f"{checkpoint.path}: is a {task!r} run, not {chosen.name!r}; resume it with "
@@ -182,7 +212,20 @@ def _check_resumable(chosen: Recipe, config: Any, checkpoint: Checkpoint) -> dic
     if changed:
         raise SeqlabError(f"{checkpoint.path}: the run was made with other settings ({', '.join(changed[:4])}); "
                           f"a resumed run may only change {', '.join(BUDGET_KEYS)}")
+    if (run_dir / BEST).exists():  # read at the end of the run: it must be sound before anything is written
+        best = load_checkpoint(run_dir / BEST)
+        if best.field("task", str) != task:
+            raise SeqlabError(f"{best.path}: is a {best.meta['task']!r} checkpoint inside a {task!r} run")
     return {name: _tokenizer(checkpoint, name, text) for name, text in checkpoint.field("tokenizers", dict).items()}
+
+
+def _folder_task(path: Path) -> str | None:
+    """The task a run folder's ``config.json`` names, or None (a checkpoint file, or no readable config)."""
+    try:
+        data = json.loads((path / CONFIG).read_text(encoding="utf-8")) if path.is_dir() else None
+    except (OSError, ValueError):
+        return None
+    return data.get("task") if isinstance(data, dict) and isinstance(data.get("task"), str) else None
 
 
 def _tokenizer(checkpoint: Checkpoint, name: str, text) -> Tokenizer:
