@@ -112,7 +112,8 @@ DAMAGES = {"checkpoints/best.safetensors": [truncate, empty, flip_bytes, wrong_s
            "results.json": [wrong_json_type]}
 COMMANDS = {"sentiment": [["eval"], ["classify", "{run}", "a witty film"], ["export"],
                           ["train", "sentiment", "--resume", "{run}", "fit.epochs=2"]],
-            "lm": [["eval"], ["generate", "{run}", "--length", "3"], ["diagnose", "gates", "--run", "{run}", "--text", "First Citizen"],
+            "lm": [["eval"], ["generate", "{run}", "--length", "3"],
+                   ["diagnose", "gates", "--run", "{run}", "--text", "First Citizen"],
                    ["train", "lm", "--resume", "{run}", "fit.max_steps=4"]]}
 CASES = [(task, file, damage, command) for task in COMMANDS for file, damages in DAMAGES.items()
          for damage in damages for command in COMMANDS[task]]

@@ -221,5 +221,6 @@ def _jsonable(value):
     raise TypeError(f"cannot store {type(value).__name__} in checkpoint JSON")
 
 
-__all__ = ["FORMAT", "Checkpoint", "check_model_state", "load_checkpoint", "load_model_state", "restore_optimizer", "restore_rng",
+__all__ = ["FORMAT", "Checkpoint", "check_model_state", "load_checkpoint", "load_model_state", "restore_optimizer",
+           "restore_rng",
            "save_checkpoint", "tensor_digest"]
