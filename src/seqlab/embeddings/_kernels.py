@@ -72,8 +72,23 @@ template <typename T> inline T dot(const T* a, const T* b, int64_t n) {
 template <typename T> inline void axpy(T alpha, const T* x, T* y, int64_t n) {
   const V<T> a(alpha);
   int64_t k = 0;
-  for (; k + V<T>::size() <= n; k += V<T>::size()) at::vec::fmadd(a, V<T>::loadu(x + k), V<T>::loadu(y + k)).store(y + k);
+  for (; k + V<T>::size() <= n; k += V<T>::size()) {
+    at::vec::fmadd(a, V<T>::loadu(x + k), V<T>::loadu(y + k)).store(y + k);
+  }
   for (; k < n; ++k) y[k] += alpha * x[k];
+}
+
+// y = x, and y = 0: rows of ~100 numbers, cheaper inline than a call to memcpy or memset
+template <typename T> inline void copy(const T* x, T* y, int64_t n) {
+  int64_t k = 0;
+  for (; k + V<T>::size() <= n; k += V<T>::size()) V<T>::loadu(x + k).store(y + k);
+  for (; k < n; ++k) y[k] = x[k];
+}
+
+template <typename T> inline void zero(T* y, int64_t n) {
+  int64_t k = 0;
+  for (; k + V<T>::size() <= n; k += V<T>::size()) V<T>(T(0)).store(y + k);
+  for (; k < n; ++k) y[k] = T(0);
 }
 
 // ask for the cache lines of a row before it is needed: rows are picked at random, so the
@@ -132,9 +147,9 @@ double sgd_step_impl(T* W_in, T* W_out, int64_t E, const int64_t* table, bool ha
     const int64_t n = length[b];
     const int64_t* rows = input_rows(b);
     if (n == 1) {
-      std::copy(W_in + rows[0] * E, W_in + rows[0] * E + E, h);
+      copy(W_in + rows[0] * E, h, E);
     } else {
-      std::fill(h, h + E, T(0));
+      zero(h, E);
       const T weight = T(1) / T(n);  // h_b = (1 / n) sum_r W_in[r]
       for (int64_t k = 0; k < n; ++k) axpy(weight, W_in + rows[k] * E, h, E);
     }
@@ -143,7 +158,7 @@ double sgd_step_impl(T* W_in, T* W_out, int64_t E, const int64_t* table, bool ha
     for (int64_t m = 0; m < M; ++m) g[m] = dot(W_out + o[m] * E, h, E);  // s_bm = W_out[o_bm] . h_b
     loss += sigmoid_grad_and_loss(g, labels + b * M, mask + b * M, M);
     T* dh = DH + b * E;
-    std::fill(dh, dh + E, T(0));
+    zero(dh, E);
     for (int64_t m = 0; m < M; ++m) {
       g[m] *= -lr;  // the SGD delta of s_bm
       if (g[m] != T(0)) axpy(g[m], W_out + o[m] * E, dh, E);  // -lr dL/dh_b = sum_m -lr g_bm W_out[o_bm]
@@ -262,10 +277,11 @@ double glove_epoch_impl(T* W, T* Wc, T* bw, T* bc, T* GW, T* GWc, T* Gb, T* Gbc,
     const int64_t size = std::min(batch, n - lo);
     const int64_t* entries = order + lo;
     for (int64_t b = 0; b < size; ++b) {
+      if (b + 1 < size) { prefetch(W + I[entries[b + 1]] * E, E); prefetch(Wc + J[entries[b + 1]] * E, E); }
       const int64_t t = entries[b], i = I[t], j = J[t];
       const T x = X[t];
-      std::copy(W + i * E, W + i * E + E, WI + b * E);  // w_i and w~_j as they were before the batch
-      std::copy(Wc + j * E, Wc + j * E + E, WJ + b * E);
+      copy(W + i * E, WI + b * E, E);  // w_i and w~_j as they were before the batch
+      copy(Wc + j * E, WJ + b * E, E);
       const T diff = dot(WI + b * E, WJ + b * E, E) + bw[i] + bc[j] - std::log(x);
       const T f = std::min(std::pow(x / x_max, alpha), T(1));  // f(x) = min((x / x_max)^alpha, 1)
       const T e = f * diff;
@@ -274,6 +290,11 @@ double glove_epoch_impl(T* W, T* Wc, T* bw, T* bc, T* GW, T* GWc, T* Gb, T* Gbc,
     }
     // the steps: dJ/dw_i = e w~_j, dJ/dw~_j = e w_i, dJ/db_i = dJ/db~_j = e; each divided by sqrt(G)
     for (int64_t b = 0; b < size; ++b) {
+      if (b + 1 < size) {
+        const int64_t next = entries[b + 1];
+        prefetch(W + I[next] * E, E); prefetch(Wc + J[next] * E, E);
+        prefetch(GW + I[next] * E, E); prefetch(GWc + J[next] * E, E);
+      }
       const int64_t t = entries[b], i = I[t], j = J[t];
       const V<T> e(EB[b]);
       T *wi = W + i * E, *wj = Wc + j * E, *gi = GW + i * E, *gj = GWc + j * E;
@@ -292,6 +313,7 @@ double glove_epoch_impl(T* W, T* Wc, T* bw, T* bc, T* GW, T* GWc, T* Gb, T* Gbc,
     }
     // G += g^2, after every step of the batch has used the old G
     for (int64_t b = 0; b < size; ++b) {
+      if (b + 1 < size) { prefetch(GW + I[entries[b + 1]] * E, E); prefetch(GWc + J[entries[b + 1]] * E, E); }
       const int64_t t = entries[b], i = I[t], j = J[t];
       const V<T> e(EB[b]);
       T *gi = GW + i * E, *gj = GWc + j * E;

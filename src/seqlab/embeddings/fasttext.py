@@ -9,6 +9,10 @@ A word ``w`` is ``<w>`` with boundary marks; its n-grams for n in ``min_n..max_n
 trained by skip-gram with negative sampling (``objective.py``). A word never seen in training gets
 the mean of its n-gram rows, so misspellings and rare inflections still have vectors.
 
+Updates run in mini-batches of ``batch_size`` pairs, each computed from the parameters before the
+batch (fastText and gensim update after every pair, on lock-free threads); the compiled loop of
+``_kernels.py`` and its PyTorch fallback compute the same update (see ``word2vec.py``).
+
 Note:
     Like fastText, every input row of a word moves by the whole ``-lr dL/dh`` (the exact gradient
     of the mean is ``dL/dh / (1 + |G(w)|)``: ``exact_mean_gradient=True``). The default

@@ -16,10 +16,16 @@ glove.c) and moves by ``-lr g / sqrt(G)``. With ``e = f(X_ij) (w_i . w~_j + b_i 
 
 The word vectors are ``w + w~`` (glove.c's default ``model=2``).
 
+Update order (mini-batch, not per entry): the entries are shuffled every epoch and cut into
+batches of ``batch_size``; a batch's gradients come from the parameters before the batch, every
+step divides by sqrt(G) as G was before the batch, then G grows by the batch's squared gradients
+(``glove_objective.py``; a compiled loop in ``_kernels.py`` computes the same, on one thread).
+glove.c instead updates after every entry, reading a file shuffled once, on lock-free threads;
+``batch_size=1`` gives its per-entry rule.
+
 Note:
-    Entries are shuffled each epoch and updated in mini-batches with ``index_add_`` (glove.c runs
-    one entry at a time on several threads). glove.c accumulates ``(lr g)^2`` in G; this module
-    accumulates ``g^2``, the textbook AdaGrad.
+    glove.c accumulates ``(lr g)^2`` in G and clips each gradient component at 100 (its newer
+    versions); this module accumulates ``g^2``, the textbook AdaGrad, and does not clip.
 
 Example:
     >>> sentences = [["ice", "is", "cold", "steam", "is", "hot"]] * 20

@@ -13,17 +13,26 @@ Before each epoch, every occurrence of word ``w`` is kept with probability (word
 
 and each kept centre draws its own window ``b ~ U{1..window}`` (closer words count more often).
 The learning rate falls linearly from ``alpha`` to ``min_alpha`` over all epochs. Updates are the
-closed-form gradients of ``objective.py`` applied with ``index_add_``.
+closed-form gradients of ``objective.py``, run by a compiled loop (``_kernels.py``) or, without a
+compiler, by the same step in PyTorch; both give the same vectors for the same seed, up to rounding.
+
+Update order (mini-batch, not per example):
+    the examples of an epoch are shuffled once and cut into batches of ``batch_size`` predictions;
+    every gradient of a batch is computed from the parameters as they were before the batch, then
+    the output rows move (in example order, repeated rows summed), then the input rows.
+    word2vec.c, fastText and gensim instead update after every (centre, context) pair, in corpus
+    order, on several threads without locks (Hogwild); ``batch_size=1`` gives their per-example
+    rule (in shuffled order). The compiled loop runs on one thread.
 
 Note:
-    Departures from word2vec.c / gensim: examples are shuffled within an epoch and updated in
-    mini-batches of ``batch_size`` (gradients of one batch are summed, not applied one by one);
-    skip-gram uses the centre's vector as input and predicts the context word (word2vec.c swaps
-    the roles, which yields the same pairs over an epoch). CBOW follows word2vec.c and gensim in
-    adding the whole ``-lr dL/dh`` to every context word; the exact gradient of the mean,
-    ``dL/dh / |context|``, is ``exact_mean_gradient=True``. ``epoch_losses`` is the mean loss per
-    prediction of each epoch, accumulated in float64 and reset every epoch (gensim's
-    ``get_latest_training_loss`` is a float32 running sum across epochs: gensim issue 2735).
+    Departures from word2vec.c / gensim besides the update order: skip-gram uses the centre's
+    vector as input and predicts the context word (word2vec.c swaps the roles, which yields the
+    same pairs over an epoch). CBOW follows word2vec.c and gensim in adding the whole
+    ``-lr dL/dh`` to every context word; the exact gradient of the mean, ``dL/dh / |context|``, is
+    ``exact_mean_gradient=True``. ``epoch_losses`` is the mean loss per prediction of each epoch,
+    accumulated in float64 and reset every epoch (gensim's ``get_latest_training_loss`` is a
+    float32 running sum across epochs: gensim issue 2735). Sigmoids and losses are exact, not
+    word2vec.c's table of 1,000 values over [-6, 6].
 
 Example:
     >>> sentences = [["the", "cat", "sat", "on", "the", "mat"]] * 50
@@ -69,7 +78,7 @@ class Word2VecConfig:
     alpha: float | None = None  # first learning rate; None: 0.025 skip-gram, 0.05 CBOW
     min_alpha: float = 1e-4  # last learning rate
     epochs: int = 5
-    batch_size: int = 1024  # predictions per SGD step (larger batches spill the CPU cache: slower)
+    batch_size: int = 1024  # predictions per SGD step; 1 updates after every prediction, as word2vec.c
     exact_mean_gradient: bool = False  # CBOW: True gives each context row dL/dh / |context|; False, word2vec.c's dL/dh
     seed: int = 1
 
