@@ -433,12 +433,17 @@ _mode: dict[str, bool | None] = {"compiled": None}  # None: compile when possibl
 
 def _compile(name: str, source: str) -> None:
     """Build ``source`` into this process with the bptt kernels' compiler flags and extension cache."""
-    from torch.utils.cpp_extension import load_inline  # optional: needs a compiler and ninja
+    from torch.utils.cpp_extension import _get_build_directory, load_inline  # optional: needs a compiler and ninja
 
     digest = hashlib.sha1(source.encode()).hexdigest()[:12]
+    module = f"{name}_{digest}"
+    if os.path.exists(os.path.join(_get_build_directory(module, verbose=False), f"{module}.so")):
+        log.info("loading the compiled %s from the extension cache", name)
+    else:
+        log.warning("compiling %s's C++ loops (a minute or more, once per source version; cached)", name)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        load_inline(f"{name}_{digest}", cpp_sources=[source], is_python_module=False,
+        load_inline(module, cpp_sources=[source], is_python_module=False,
                     extra_cflags=["-O3", *_simd_flags()], verbose=False)
     for warning in caught:
         log.info("while compiling %s: %s", name, warning.message)
@@ -452,7 +457,6 @@ def _build() -> bool:
     if hasattr(torch.ops, "seqlab_embeddings") and hasattr(torch.ops.seqlab_embeddings, "glove_epoch"):
         return True
     try:
-        log.warning("compiling the embedding trainers' C++ loops (about a minute, first use only; cached)")
         _compile("seqlab_embeddings", _CPP_SOURCE)
         return True
     except Exception as error:  # a missing compiler shows up as many different exception types

@@ -46,11 +46,14 @@ import torch
 from seqlab.embeddings._kernels import kernels
 from seqlab.embeddings.config_checks import integer, positive_float
 from seqlab.embeddings.corpus import Vocabulary, build_vocabulary
+from seqlab.embeddings.glove_objective import glove_gradients, weighting
 from seqlab.embeddings.keyed_vectors import KeyedVectors
 from seqlab.embeddings.word2vec import EmbeddingResult, ProgressCallback
 from seqlab.errors import SeqlabError
 
 log = logging.getLogger(__name__)
+
+__all__ = ["GloVeConfig", "cooccurrence", "glove_gradients", "train_glove", "weighting"]
 
 
 @dataclass
