@@ -284,11 +284,12 @@ def train_word2vec(sentences: Sequence[Sequence[str]], config: Word2VecConfig | 
             epoch_pairs = len(targets)
         else:
             targets, context, mask = cbow_contexts(kept_ids, kept_sentence, config.window, generator)
-            order = torch.randperm(len(targets), generator=generator)
-            targets, context, mask = targets[order], context[order], mask[order]
-            # h = the mean of the context rows: example b's rows are table[starts[b] : starts[b] + lengths[b]]
+            # h = the mean of the context rows: example b's rows are table[starts[b] : starts[b] + lengths[b]];
+            # shuffling the (start, length) of each example leaves the (pairs,) table in corpus order
             table, lengths = context[mask], mask.sum(1)  # (pairs,), (n,)
             starts = torch.cumsum(lengths, 0) - lengths
+            order = torch.randperm(len(targets), generator=generator)
+            targets, starts, lengths = targets[order], starts[order], lengths[order]
             epoch_pairs = len(table)
         n = len(targets)
         total = 0.0
