@@ -49,13 +49,23 @@ def test_train_then_query_convert_and_eval(capsys, tmp_path, corpus_file, model)
     (("embed", "train", "{latin1}"), "not valid utf-8"),
     (("embed", "convert", "{corpus}", "{tmp}/x.txt"), "expected numbers after the word"),
     (("embed", "neighbors", "{vectors}", "zebra"), "unknown word(s) 'zebra'"),
+    # settings are checked before the corpus is read: the missing corpus is never reached
+    (("embed", "train", "missing-corpus.txt", "--sample", "nan"), "sample: expected a finite number >= 0, got nan"),
+    (("embed", "train", "missing-corpus.txt", "--model", "glove", "--dim", "-1"), "vector_size: expected an integer"),
+    (("embed", "train", "missing-corpus.txt", "--model", "fasttext", "--sample", "inf"), "sample: expected a finite"),
+    (("embed", "train", "missing-corpus.txt", "--threads", "0"), "threads: expected an integer >= 1"),
+    (("embed", "train", "{one_word}", "--model", "fasttext", "--min-count", "1"), "fasttext: no training pairs: 1 "),
+    (("embed", "eval", "{nan_vectors}"), "line 3: word 'dog' has a NaN or infinite value"),
 ])
 def test_bad_input_is_one_line_and_exit_code_2(capsys, tmp_path, corpus_file, args, expected):
     (tmp_path / "empty.txt").write_text("123 456\n")
     (tmp_path / "latin1.txt").write_bytes("caf\xe9 cr\xe8me".encode("latin-1"))
     (tmp_path / "vectors.txt").write_text("1 2\ncat 0.5 0.25\n")
+    (tmp_path / "nan.txt").write_text("2 2\ncat 0.5 0.25\ndog nan 1\n")
+    (tmp_path / "one.txt").write_text("hello\n")
     names = {"corpus": corpus_file, "empty": tmp_path / "empty.txt", "latin1": tmp_path / "latin1.txt",
-             "vectors": tmp_path / "vectors.txt", "tmp": tmp_path}
+             "vectors": tmp_path / "vectors.txt", "tmp": tmp_path, "nan_vectors": tmp_path / "nan.txt",
+             "one_word": tmp_path / "one.txt"}
     code, text = run(capsys, *(a.format(**names) for a in args))
     assert code == 2
     assert expected in text

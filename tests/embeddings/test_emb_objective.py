@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from seqlab.embeddings.glove import glove_gradients, weighting
+from seqlab.embeddings.glove_objective import glove_gradients, weighting
 from seqlab.embeddings.objective import Bags, sgd_step
 
 

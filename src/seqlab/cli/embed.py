@@ -20,8 +20,6 @@ MODELS = ("word2vec", "glove", "fasttext")
 BENCHMARK_FILES = {"analogies": "questions-words.txt", "wordsim353": "wordsim353.tsv", "simlex999": "simlex999.txt"}
 
 
-
-
 @embed_app.command("train")
 def train(
     corpus: Annotated[list[Path], typer.Argument(help="Text files or folders of *.txt files.")],
@@ -65,13 +63,26 @@ def train(
     )
 
     console = Console()
-    if threads < 1:
-        raise SeqlabError(f"--threads: expected a positive number of threads, got {threads}")
-    torch.set_num_threads(threads)
     if model not in MODELS:
         raise SeqlabError(f"model: expected one of {', '.join(MODELS)}, got {model!r}")
     if format not in FORMATS:
         raise SeqlabError(f"format: expected one of {', '.join(FORMATS)}, got {format!r}")
+    if threads < 1:
+        raise SeqlabError(f"--threads: expected an integer >= 1, got {threads}")
+    # every setting is checked before the corpus is read
+    if model == "word2vec":
+        config = Word2VecConfig(architecture=arch, loss=loss, vector_size=dim, window=window, min_count=min_count,
+                                epochs=epochs, negative=negative, sample=sample, seed=seed)
+        trainer = train_word2vec
+    elif model == "glove":
+        config = GloVeConfig(vector_size=dim, window=window, min_count=min_count, epochs=epochs, seed=seed)
+        trainer = train_glove
+    else:
+        config = FastTextConfig(vector_size=dim, window=window, min_count=min_count, epochs=epochs,
+                                negative=negative, sample=sample, seed=seed)
+        trainer = train_fasttext
+    config.validate()
+    torch.set_num_threads(threads)
     sentences = read_corpus(text_files(corpus), encoding=encoding)
     words = sum(len(s) for s in sentences)
     console.print(f"{model}: {words:,} words in {len(sentences):,} chunks")
@@ -80,17 +91,7 @@ def train(
         def on_progress(fraction: float, info: dict) -> None:
             update(fraction, f"epoch {info['epoch'] + 1}" + (f" loss {info['loss']:.4f}" if "loss" in info else ""))
 
-        if model == "word2vec":
-            config = Word2VecConfig(architecture=arch, loss=loss, vector_size=dim, window=window, min_count=min_count,
-                                    epochs=epochs, negative=negative, sample=sample, seed=seed)
-            result = train_word2vec(sentences, config, on_progress=on_progress)
-        elif model == "glove":
-            config = GloVeConfig(vector_size=dim, window=window, min_count=min_count, epochs=epochs, seed=seed)
-            result = train_glove(sentences, config, on_progress=on_progress)
-        else:
-            config = FastTextConfig(vector_size=dim, window=window, min_count=min_count, epochs=epochs,
-                                    negative=negative, sample=sample, seed=seed)
-            result = train_fasttext(sentences, config, on_progress=on_progress)
+        result = trainer(sentences, config, on_progress=on_progress)
     save_vectors(result.vectors, out, format)
     losses = ", ".join(f"{x:.4f}" for x in result.epoch_losses)
     console.print(f"{len(result.vectors):,} words x {dim} in {result.seconds:.1f} s "

@@ -1,7 +1,8 @@
 """Corpus and vocabulary for embedding training: words -> counted, frequency-sorted ids.
 
 Word vectors train on a stream of word ids cut into sentences (a window never crosses a sentence
-boundary). ``read_corpus`` reads text files (the Gutenberg texts are Latin-1), lower-cases them,
+boundary). ``read_corpus`` reads text files (the Gutenberg texts are Latin-1; a UTF-8 BOM is dropped and
+Windows line ends are read; a decode error names the file and byte), lower-cases them,
 keeps the words of ``WORD_PATTERN`` and cuts each file into chunks of ``chunk_size`` words, which
 is how the reference gensim run of the shared data's MANIFEST.md was made.
 
@@ -22,7 +23,9 @@ from pathlib import Path
 import regex
 import torch
 
+from seqlab.embeddings.config_checks import integer
 from seqlab.errors import SeqlabError
+from seqlab.files import read_text
 
 WORD_PATTERN = regex.compile(r"[a-z]+(?:'[a-z]+)?")
 
@@ -34,14 +37,11 @@ def tokenize_words(text: str) -> list[str]:
 
 def read_corpus(paths: Iterable[str | os.PathLike], encoding: str = "utf-8", chunk_size: int = 1000) -> list[list[str]]:
     """Tokenize text files into sentences of at most ``chunk_size`` words (one file never spans two)."""
+    integer("chunk_size", chunk_size, 1)
+    paths = [Path(path) for path in paths]
     sentences: list[list[str]] = []
     for path in paths:
-        path = Path(path)
-        try:
-            words = tokenize_words(path.read_text(encoding=encoding))
-        except UnicodeDecodeError as error:
-            raise SeqlabError(f"{path}: not valid {encoding} text ({error.reason} at byte {error.start}); "
-                              f"pass the right encoding (the Gutenberg texts are latin-1)") from error
+        words = tokenize_words(read_text(path, encoding))  # names the file on a decode error
         sentences.extend(words[i : i + chunk_size] for i in range(0, len(words), chunk_size))
     if not any(sentences):
         raise SeqlabError(f"empty corpus: no words in {[str(p) for p in paths]}")
@@ -88,5 +88,22 @@ def build_vocabulary(sentences: Iterable[Sequence[str]], min_count: int = 5, max
         kept = kept[:max_size]
     if not kept:
         raise SeqlabError(f"empty vocabulary: no word occurs at least min_count={min_count} times "
-                          f"(the corpus has {len(counter)} distinct words)")
+                          f"(the corpus has {sum(counter.values()):,} words, {len(counter):,} distinct)")
     return Vocabulary([w for w, _ in kept], torch.tensor([c for _, c in kept], dtype=torch.long))
+
+
+def check_pairs(model: str, sentences: Sequence[Sequence[str]], vocab: Vocabulary, sentence: torch.Tensor,
+                min_count: int, window: int, least_vocabulary: int = 2) -> None:
+    """Raise unless training has something to learn from: ``least_vocabulary`` words, two of them in one sentence.
+
+    ``sentence`` (N,) is the sentence number of each in-vocabulary word (``Vocabulary.encode``); with
+    any window >= 1, a pair exists exactly when two neighbours in the id stream share a sentence.
+    """
+    words = sum(len(s) for s in sentences)
+    sizes = (f"{words:,} words in {len(sentences):,} sentences, vocabulary of {len(vocab):,} at "
+             f"min_count={min_count}, window={window}")
+    if len(vocab) < least_vocabulary:
+        raise SeqlabError(f"{model}: no training pairs: {sizes}; expected at least {least_vocabulary} "
+                          f"vocabulary words (add text or lower min_count)")
+    if not bool((sentence[1:] == sentence[:-1]).any()):
+        raise SeqlabError(f"{model}: no training pairs: {sizes}; no sentence holds two vocabulary words")

@@ -1,9 +1,19 @@
 """Intrinsic evaluation: analogy accuracy (Google set) and word-similarity correlation (WS-353, SimLex-999).
 
-Both follow gensim's ``evaluate_word_analogies`` and ``evaluate_word_pairs``: words are matched
-case-insensitively within the ``restrict`` most frequent words; a question or pair with a word
-outside them is skipped and counted in ``oov_rate``; analogy accuracy is correct / attempted;
-similarity is scored by Spearman's rank correlation between cosines and human scores.
+Both count as gensim's ``evaluate_word_analogies`` and ``evaluate_word_pairs`` do (tested on a
+case-preserving vocabulary):
+
+- words are matched case-insensitively (by ``str.upper``, as gensim) within the ``restrict`` most
+  frequent words; a word with several case variants there ("Paris", "paris") takes the vector of
+  the most frequent one (the first in the vocabulary);
+- a question or pair with a word outside them is skipped and counted in ``oov_rate``;
+- an analogy "a : b :: c : ?" is answered by the best of the top five words by 3CosAdd (or
+  3CosMul) that is not a case variant of a, b or c; it is correct when that word is a case
+  variant of d (gensim's rule: when all five are variants of a, b or c, the fifth one stands);
+- analogy accuracy is correct / attempted; similarity is Spearman's rank correlation between
+  cosines and human scores.
+
+``case_insensitive=False`` matches words exactly, as gensim's flag of the same name.
 
 The files ship with gensim (a test and benchmark dependency, never imported here):
 ``gensim.test.utils.datapath("questions-words.txt")``, ``"wordsim353.tsv"``, ``"simlex999.txt"``.
@@ -13,12 +23,14 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import torch
 
 from seqlab.embeddings.keyed_vectors import COSMUL_EPS, KeyedVectors
 from seqlab.errors import SeqlabError
+from seqlab.files import read_text
+
+ANSWERS_LOOKED_AT = 5  # gensim's evaluate_word_analogies looks at its top five answers
 
 
 @dataclass
@@ -43,7 +55,7 @@ class SimilarityResult:
 def read_analogies(path: str | os.PathLike) -> list[tuple[str, list[tuple[str, str, str, str]]]]:
     """Sections of ``a b c d`` questions from a file in the Google format (``: section`` headers)."""
     sections: list[tuple[str, list[tuple[str, str, str, str]]]] = []
-    for number, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), start=1):
+    for number, line in enumerate(read_text(path).splitlines(), start=1):
         if line.startswith(":"):
             sections.append((line[1:].strip(), []))
             continue
@@ -61,7 +73,7 @@ def read_analogies(path: str | os.PathLike) -> list[tuple[str, list[tuple[str, s
 def read_word_pairs(path: str | os.PathLike) -> list[tuple[str, str, float]]:
     """``word1<TAB>word2<TAB>score`` lines; ``#`` lines are comments."""
     pairs = []
-    for number, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), start=1):
+    for number, line in enumerate(read_text(path).splitlines(), start=1):
         if not line.strip() or line.startswith("#"):
             continue
         parts = line.split("\t")
@@ -73,36 +85,51 @@ def read_word_pairs(path: str | os.PathLike) -> list[tuple[str, str, float]]:
     return pairs
 
 
-def _lookup(vectors: KeyedVectors, restrict: int | None) -> dict[str, int]:
+def _key(word: str, case_insensitive: bool) -> str:
+    return word.upper() if case_insensitive else word
+
+
+def _lookup(vectors: KeyedVectors, restrict: int | None, case_insensitive: bool) -> dict[str, int]:
+    """Key -> row among the first ``restrict`` words; the first (most frequent) spelling of a key wins."""
     table: dict[str, int] = {}
     for i, word in enumerate(vectors.words[:restrict]):
-        table.setdefault(word.lower(), i)  # the more frequent spelling wins
+        table.setdefault(_key(word, case_insensitive), i)
     return table
 
 
 def evaluate_analogies(vectors: KeyedVectors, path: str | os.PathLike, restrict: int | None = 300_000,
-                       method: str = "3cosadd", chunk: int = 512) -> AnalogyResult:
-    """Accuracy on "a : b :: c : d" questions, answering among the ``restrict`` first words minus a, b, c."""
+                       method: str = "3cosadd", chunk: int = 512, case_insensitive: bool = True) -> AnalogyResult:
+    """Accuracy on "a : b :: c : d" questions, answering among the ``restrict`` first words (see the module)."""
     if method not in ("3cosadd", "3cosmul"):
         raise SeqlabError(f"method: expected '3cosadd' or '3cosmul', got {method!r}")
-    table = _lookup(vectors, restrict)
+    table = _lookup(vectors, restrict, case_insensitive)
     unit = vectors.unit[: len(vectors.words[:restrict])]  # (V', E)
+    key_ids = {key: n for n, key in enumerate(dict.fromkeys(_key(w, case_insensitive) for w in vectors.words))}
+    word_key = torch.tensor([key_ids[_key(w, case_insensitive)] for w in vectors.words[:restrict]])  # (V',)
+    topn = min(ANSWERS_LOOKED_AT, len(unit) - 3)
     sections = {}
     total = correct_all = attempted_all = 0
     for name, questions in read_analogies(path):
         total += len(questions)
-        known = [[table[w.lower()] for w in q] for q in questions if all(w.lower() in table for w in q)]
+        keys = [[_key(w, case_insensitive) for w in q] for q in questions]
+        known = [[table[k] for k in q] for q in keys if all(k in table for k in q)]
         correct = 0
-        for start in range(0, len(known), chunk):
-            q = torch.tensor(known[start : start + chunk])  # (n, 4): a, b, c, d
+        for start in range(0, len(known) if topn > 0 else 0, chunk):
+            q = torch.tensor(known[start : start + chunk])  # (n, 4): rows of a, b, c, d
             a, b, c = unit[q[:, 0]], unit[q[:, 1]], unit[q[:, 2]]
             if method == "3cosadd":
                 scores = (b - a + c) @ unit.T  # (n, V'): cos(x, b) - cos(x, a) + cos(x, c), up to |x|
             else:
                 shifted = [(v @ unit.T + 1) / 2 for v in (a, b, c)]
                 scores = shifted[1] * shifted[2] / (shifted[0] + COSMUL_EPS)
-            scores.scatter_(1, q[:, :3], float("-inf"))  # a, b and c are never answers
-            correct += int((scores.argmax(1) == q[:, 3]).sum())
+            scores.scatter_(1, q[:, :3], float("-inf"))  # the rows of a, b and c are never answers
+            candidates = word_key[scores.topk(topn, dim=1).indices]  # (n, topn) keys, best first
+            question_keys = word_key[q]  # (n, 4)
+            is_query = (candidates[:, :, None] == question_keys[:, None, :3]).any(2)  # (n, topn)
+            # the first candidate that is no case variant of a, b, c; else the last one, as gensim
+            first = torch.where(is_query.all(1), topn - 1, (~is_query).int().argmax(1))
+            answer = candidates.gather(1, first[:, None]).squeeze(1)
+            correct += int((answer == question_keys[:, 3]).sum())
         sections[name] = (correct, len(known))
         correct_all += correct
         attempted_all += len(known)
@@ -138,12 +165,13 @@ def spearman(x: torch.Tensor, y: torch.Tensor) -> float:
     return pearson(rank(x), rank(y))
 
 
-def evaluate_word_pairs(vectors: KeyedVectors, path: str | os.PathLike, restrict: int | None = 300_000
-                        ) -> SimilarityResult:
+def evaluate_word_pairs(vectors: KeyedVectors, path: str | os.PathLike, restrict: int | None = 300_000,
+                        case_insensitive: bool = True) -> SimilarityResult:
     """Spearman and Pearson correlation of cosines with human scores, over pairs of known words."""
-    table = _lookup(vectors, restrict)
+    table = _lookup(vectors, restrict, case_insensitive)
     pairs = read_word_pairs(path)
-    known = [(table[a.lower()], table[b.lower()], s) for a, b, s in pairs if a.lower() in table and b.lower() in table]
+    keyed = [(_key(a, case_insensitive), _key(b, case_insensitive), s) for a, b, s in pairs]
+    known = [(table[a], table[b], s) for a, b, s in keyed if a in table and b in table]
     if len(known) < 2:
         return SimilarityResult(float("nan"), float("nan"), len(known), len(pairs), 1 - len(known) / max(len(pairs), 1))
     i = torch.tensor([k[0] for k in known])

@@ -9,6 +9,10 @@ A word ``w`` is ``<w>`` with boundary marks; its n-grams for n in ``min_n..max_n
 trained by skip-gram with negative sampling (``objective.py``). A word never seen in training gets
 the mean of its n-gram rows, so misspellings and rare inflections still have vectors.
 
+Updates run in mini-batches of ``batch_size`` pairs, each computed from the parameters before the
+batch (fastText and gensim update after every pair, on lock-free threads); the compiled loop of
+``_kernels.py`` and its PyTorch fallback compute the same update (see ``word2vec.py``).
+
 Note:
     Like fastText, every input row of a word moves by the whole ``-lr dL/dh`` (the exact gradient
     of the mean is ``dL/dh / (1 + |G(w)|)``: ``exact_mean_gradient=True``). The default
@@ -29,18 +33,19 @@ from dataclasses import asdict, dataclass
 
 import torch
 
-from seqlab.embeddings.corpus import Vocabulary, build_vocabulary
+from seqlab.embeddings.config_checks import finite_float, integer, non_negative_float, positive_float
+from seqlab.embeddings.corpus import Vocabulary, build_vocabulary, check_pairs
 from seqlab.embeddings.keyed_vectors import KeyedVectors
-from seqlab.embeddings.objective import Bags, hidden, sgd_step
+from seqlab.embeddings.objective import Bags, hidden
 from seqlab.embeddings.word2vec import (
     EmbeddingResult,
     OutputLayer,
     ProgressCallback,
     keep_probabilities,
+    no_pairs_after_subsampling,
     skipgram_pairs,
     subsample,
 )
-from seqlab.errors import SeqlabError
 
 log = logging.getLogger(__name__)
 
@@ -93,9 +98,17 @@ class FastTextConfig:
     seed: int = 1
 
     def validate(self) -> None:
+        """One-line ``SeqlabError`` naming the first bad field (NaN and infinities included)."""
         for name in ("vector_size", "window", "min_count", "epochs", "batch_size", "negative", "bucket", "min_n"):
-            if getattr(self, name) < 1:
-                raise SeqlabError(f"{name}: expected a positive integer, got {getattr(self, name)}")
+            integer(name, getattr(self, name), 1)
+        integer("max_n", self.max_n, 0)
+        if self.max_vocab is not None:
+            integer("max_vocab", self.max_vocab, 2)
+        integer("seed", self.seed, 0)
+        finite_float("ns_exponent", self.ns_exponent)
+        non_negative_float("sample", self.sample)
+        positive_float("alpha", self.alpha)
+        non_negative_float("min_alpha", self.min_alpha)
 
 
 class FastTextVectors(KeyedVectors):
@@ -138,12 +151,7 @@ class SubwordTable:
 
         ``exact=False`` gives each row the whole dL/dh (fastText's rule); True, the true gradient.
         """
-        lengths = self.lengths[words]  # (B,)
-        bag = torch.repeat_interleave(torch.arange(len(words)), lengths)  # (N,)
-        first = torch.cumsum(lengths, 0) - lengths  # where each example's rows begin in the flat batch
-        position = self.starts[words][bag] + torch.arange(len(bag)) - first[bag]
-        weight = 1.0 / lengths[bag].float()
-        return Bags(self.rows[position], bag, weight, first, weight if exact else torch.ones_like(weight))
+        return Bags.from_table(self.rows, self.starts[words], self.lengths[words], exact)
 
 
 def train_fasttext(sentences: Sequence[Sequence[str]], config: FastTextConfig | None = None,
@@ -154,6 +162,7 @@ def train_fasttext(sentences: Sequence[Sequence[str]], config: FastTextConfig | 
     start = time.perf_counter()
     vocab = vocab or build_vocabulary(sentences, config.min_count, config.max_vocab)
     ids, sentence = vocab.encode(sentences)
+    check_pairs("fasttext", sentences, vocab, sentence, config.min_count, config.window)
     generator = torch.Generator().manual_seed(config.seed)
     V, E = len(vocab), config.vector_size
     table = SubwordTable(vocab.words, config.min_n, config.max_n, config.bucket)
@@ -168,18 +177,20 @@ def train_fasttext(sentences: Sequence[Sequence[str]], config: FastTextConfig | 
         n = len(centres)
         order = torch.randperm(n, generator=generator)
         centres, contexts = centres[order], contexts[order]  # shuffled once: batches are slices
-        total = torch.zeros((), dtype=torch.float64)
+        total = 0.0
         for done in range(0, n, config.batch_size):
             end = min(done + config.batch_size, n)
             lr = config.alpha - (config.alpha - config.min_alpha) * (epoch + done / n) / config.epochs
-            rows, labels, mask = output(contexts[done:end], generator)
-            inputs = table.bags(centres[done:end], config.exact_mean_gradient)
-            total += sgd_step(W_in, W_out, inputs, rows, labels, mask, lr).double()
+            words = centres[done:end]  # h_w = the mean of table.rows[starts[w] : starts[w] + lengths[w]]
+            total += output.step(W_in, W_out, table.rows, table.starts[words], table.lengths[words],
+                                 config.exact_mean_gradient, contexts[done:end], lr, generator)
         pairs += n
-        losses.append(float(total) / max(n, 1))
+        losses.append(total / max(n, 1))
         log.info("fasttext epoch %d: %d pairs, mean loss %.4f", epoch + 1, n, losses[-1])
         if on_progress is not None:
             on_progress((epoch + 1) / config.epochs, {"epoch": epoch, "loss": losses[-1]})
+    if pairs == 0:
+        raise no_pairs_after_subsampling("fasttext", len(ids), vocab, config.sample, config.epochs)
     word_vectors = hidden(W_in, table.bags(torch.arange(V)))  # (V, E): h_w, the mean of each word's rows
     vectors = FastTextVectors(vocab.words, word_vectors, W_in[V:].clone(), config.min_n, config.max_n)
     return EmbeddingResult(vectors, losses, pairs, time.perf_counter() - start, asdict(config), W_out)

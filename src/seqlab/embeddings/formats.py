@@ -11,7 +11,9 @@ format             layout
 =================  ==========================================================================
 
 Text values are written with 9 significant digits, enough to give back every float32 exactly.
-Files are written atomically; nothing is unpickled.
+Files are written atomically; nothing is unpickled. A file that does not hold what its format says
+(a bad header, a row of the wrong length, a NaN or infinite value, bytes that are not UTF-8) raises a
+one-line ``SeqlabError`` naming the file and the line (in a binary file: the vector's number).
 
 Example:
     >>> save_vectors(kv, "vectors.bin", "word2vec-binary")   # doctest: +SKIP
@@ -21,6 +23,7 @@ Example:
 from __future__ import annotations
 
 import io
+import math
 import os
 from pathlib import Path
 
@@ -68,10 +71,10 @@ def detect_format(data: bytes, path: Path | str = "<bytes>") -> str:
     first, _, rest = data.partition(b"\n")
     parts = first.split()
     if len(parts) == 2 and all(p.isdigit() for p in parts):
-        # a text file has E numbers after the first word of line 2; a binary one has raw float32 bytes
-        second = rest.partition(b"\n")[0].split(b" ")
-        return "word2vec" if len(second) == int(parts[1]) + 1 and all(_is_number(v) for v in second[1:]) \
-            else "word2vec-binary"
+        # a text file has numbers after the first word of line 2 (a wrong count is the reader's error to
+        # report); a binary one has raw float32 bytes there
+        second = rest.partition(b"\n")[0].split()
+        return "word2vec" if len(second) > 1 and all(_is_number(v) for v in second[1:]) else "word2vec-binary"
     if len(parts) >= 2:
         return "glove"
     raise SeqlabError(f"{path}: unknown vector format: expected a 'V E' header or 'word v1 v2 ...' lines, "
@@ -93,9 +96,13 @@ def _check_format(format: str) -> None:
 
 def _read_text(data: bytes, path: Path, header: bool) -> KeyedVectors:
     try:
-        lines = data.decode("utf-8").splitlines()
+        text = data.decode("utf-8")
     except UnicodeDecodeError as error:
-        raise SeqlabError(f"{path}: not UTF-8 text at byte {error.start}; is it a binary word2vec file?") from error
+        line = data.count(b"\n", 0, error.start) + 1
+        raise SeqlabError(f"{path} line {line}: not UTF-8 text (byte {error.start}); is it a binary word2vec "
+                          f"file, or text in another encoding?") from None
+    lines = text.splitlines()
+    count = dim = None
     if header:
         if not lines:
             raise SeqlabError(f"{path}: empty file, expected a 'V E' header")
@@ -106,26 +113,46 @@ def _read_text(data: bytes, path: Path, header: bool) -> KeyedVectors:
         parts = line.rstrip().split(" ")
         if parts == [""]:
             continue
-        if rows and len(parts) - 1 != len(rows[0]):
-            raise SeqlabError(f"{path} line {number}: expected {len(rows[0])} values, got {len(parts) - 1}")
+        expected = dim if dim is not None else (len(rows[0]) if rows else None)
+        if expected is not None and len(parts) - 1 != expected:
+            raise SeqlabError(f"{path} line {number}: expected a word and {expected} values, got "
+                              f"{len(parts) - 1} values")
         try:
-            rows.append([float(v) for v in parts[1:]])
-        except ValueError as error:
-            raise SeqlabError(f"{path} line {number}: expected numbers after the word, got {line[:60]!r}") from error
+            row = [float(v) for v in parts[1:]]
+        except ValueError:
+            raise SeqlabError(f"{path} line {number}: expected numbers after the word, got {line[:60]!r}") from None
+        if not row:
+            raise SeqlabError(f"{path} line {number}: expected a word and its values, got {line[:60]!r}")
+        if not all(math.isfinite(v) for v in row):
+            raise SeqlabError(f"{path} line {number}: word {parts[0]!r} has a NaN or infinite value")
+        rows.append(row)
         words.append(parts[0])
     if not rows:
         raise SeqlabError(f"{path}: no vectors")
-    if header and (len(words) != count or len(rows[0]) != dim):
+    if header and len(words) != count:
         raise SeqlabError(f"{path}: the header announces {count} x {dim}, the file holds {len(words)} x {len(rows[0])}")
+    _check_distinct(words, path)
     return KeyedVectors(words, torch.tensor(rows, dtype=torch.float32))
+
+
+def _check_distinct(words: list[str], path: Path) -> None:
+    seen: dict[str, int] = {}
+    for number, word in enumerate(words, start=1):
+        if word in seen:
+            raise SeqlabError(f"{path}: word {word!r} appears twice (vectors {seen[word]} and {number}); "
+                              f"expected each word once")
+        seen[word] = number
 
 
 def _header(line: str | bytes, path: Path) -> tuple[int, int]:
     parts = line.split()
     try:
         count, dim = int(parts[0]), int(parts[1])
-    except (IndexError, ValueError) as error:
-        raise SeqlabError(f"{path}: expected a header 'V E' (two integers), got {line[:60]!r}") from error
+        if len(parts) != 2 or count < 1 or dim < 1:
+            raise ValueError
+    except (IndexError, ValueError):
+        raise SeqlabError(f"{path} line 1: expected a header 'V E' (two positive integers), "
+                          f"got {line[:60]!r}") from None
     return count, dim
 
 
@@ -141,11 +168,14 @@ def _read_binary(data: bytes, path: Path) -> KeyedVectors:
             at += 1
         space = body.find(b" ", at)
         if space < 0 or space + 1 + width > len(body):
-            raise SeqlabError(f"{path}: truncated binary file at word {i} of {count}")
+            raise SeqlabError(f"{path}: truncated binary file at vector {i + 1} of {count}")
         try:
             words.append(body[at:space].decode("utf-8"))
-        except UnicodeDecodeError as error:
-            raise SeqlabError(f"{path}: word {i} is not UTF-8") from error
+        except UnicodeDecodeError:
+            raise SeqlabError(f"{path}: the word of vector {i + 1} is not UTF-8 ({body[at:space][:40]!r})") from None
         matrix[i] = np.frombuffer(body, dtype="<f4", count=dim, offset=space + 1)
+        if not np.isfinite(matrix[i]).all():
+            raise SeqlabError(f"{path}: vector {i + 1} (word {words[-1]!r}) has a NaN or infinite value")
         at = space + 1 + width
+    _check_distinct(words, path)
     return KeyedVectors(words, torch.from_numpy(matrix))

@@ -16,10 +16,16 @@ glove.c) and moves by ``-lr g / sqrt(G)``. With ``e = f(X_ij) (w_i . w~_j + b_i 
 
 The word vectors are ``w + w~`` (glove.c's default ``model=2``).
 
+Update order (mini-batch, not per entry): the entries are shuffled every epoch and cut into
+batches of ``batch_size``; a batch's gradients come from the parameters before the batch, every
+step divides by sqrt(G) as G was before the batch, then G grows by the batch's squared gradients
+(``glove_objective.py``; a compiled loop in ``_kernels.py`` computes the same, on one thread).
+glove.c instead updates after every entry, reading a file shuffled once, on lock-free threads;
+``batch_size=1`` gives its per-entry rule.
+
 Note:
-    Entries are shuffled each epoch and updated in mini-batches with ``index_add_`` (glove.c runs
-    one entry at a time on several threads). glove.c accumulates ``(lr g)^2`` in G; this module
-    accumulates ``g^2``, the textbook AdaGrad.
+    glove.c accumulates ``(lr g)^2`` in G and clips each gradient component at 100 (its newer
+    versions); this module accumulates ``g^2``, the textbook AdaGrad, and does not clip.
 
 Example:
     >>> sentences = [["ice", "is", "cold", "steam", "is", "hot"]] * 20
@@ -37,12 +43,17 @@ from dataclasses import asdict, dataclass
 
 import torch
 
+from seqlab.embeddings._kernels import kernels
+from seqlab.embeddings.config_checks import integer, positive_float
 from seqlab.embeddings.corpus import Vocabulary, build_vocabulary
+from seqlab.embeddings.glove_objective import glove_gradients, weighting
 from seqlab.embeddings.keyed_vectors import KeyedVectors
 from seqlab.embeddings.word2vec import EmbeddingResult, ProgressCallback
 from seqlab.errors import SeqlabError
 
 log = logging.getLogger(__name__)
+
+__all__ = ["GloVeConfig", "cooccurrence", "glove_gradients", "train_glove", "weighting"]
 
 
 @dataclass
@@ -62,12 +73,14 @@ class GloVeConfig:
     seed: int = 1
 
     def validate(self) -> None:
+        """One-line ``SeqlabError`` naming the first bad field (NaN and infinities included)."""
         for name in ("vector_size", "window", "min_count", "epochs", "batch_size"):
-            if getattr(self, name) < 1:
-                raise SeqlabError(f"{name}: expected a positive integer, got {getattr(self, name)}")
-        if self.x_max <= 0 or self.learning_rate <= 0:
-            raise SeqlabError(f"x_max and learning_rate: expected positive values, "
-                              f"got {self.x_max} and {self.learning_rate}")
+            integer(name, getattr(self, name), 1)
+        if self.max_vocab is not None:
+            integer("max_vocab", self.max_vocab, 1)
+        integer("seed", self.seed, 0)
+        for name in ("x_max", "alpha", "learning_rate"):
+            positive_float(name, getattr(self, name))
 
 
 def cooccurrence(ids: torch.Tensor, sentence: torch.Tensor, vocab_size: int, window: int
@@ -89,24 +102,6 @@ def cooccurrence(ids: torch.Tensor, sentence: torch.Tensor, vocab_size: int, win
     return keys // vocab_size, keys % vocab_size, values
 
 
-def weighting(x: torch.Tensor, x_max: float, alpha: float) -> torch.Tensor:
-    """f(x) = (x / x_max)^alpha, capped at 1."""
-    return (x / x_max).pow(alpha).clamp(max=1.0)
-
-
-def glove_gradients(W: torch.Tensor, W_ctx: torch.Tensor, b: torch.Tensor, b_ctx: torch.Tensor,
-                    i: torch.Tensor, j: torch.Tensor, x: torch.Tensor, x_max: float, alpha: float):
-    """Loss and per-entry gradients of J for the entries (i, j, x), each (B,).
-
-    Returns loss (0-d), dW_i (B, E), dW~_j (B, E), db_i (B,), db~_j (B,).
-    """
-    w_i, w_j = W.index_select(0, i), W_ctx.index_select(0, j)  # (B, E) each
-    diff = (w_i * w_j).sum(1) + b[i] + b_ctx[j] - torch.log(x)  # (B,)
-    e = weighting(x, x_max, alpha) * diff  # f(X_ij) * diff
-    loss = 0.5 * (e * diff).sum()
-    return loss, e[:, None] * w_j, e[:, None] * w_i, e, e
-
-
 def train_glove(sentences: Sequence[Sequence[str]], config: GloVeConfig | None = None,
                 vocab: Vocabulary | None = None, on_progress: ProgressCallback | None = None) -> EmbeddingResult:
     """Count co-occurrences in ``sentences`` and fit GloVe vectors; ``pairs`` counts entry updates."""
@@ -118,9 +113,13 @@ def train_glove(sentences: Sequence[Sequence[str]], config: GloVeConfig | None =
     V, E = len(vocab), config.vector_size
     rows, cols, counts = cooccurrence(ids, sentence, V, config.window)  # (nnz,) each
     if len(counts) == 0:
-        raise SeqlabError("empty co-occurrence matrix: no two vocabulary words share a window")
+        words = sum(len(s) for s in sentences)
+        raise SeqlabError(f"glove: no co-occurrences: {words:,} words in {len(sentences):,} sentences, vocabulary "
+                          f"of {V:,} at min_count={config.min_count}, window={config.window}; no sentence holds "
+                          f"two vocabulary words")
     counts = counts.float()
     log.info("glove: %d words, %d non-zero co-occurrences", V, len(counts))
+    epoch_step = kernels().glove_epoch
     generator = torch.Generator().manual_seed(config.seed)
     W, W_ctx = ((torch.rand(V, E, generator=generator) - 0.5) / E for _ in range(2))
     b, b_ctx = ((torch.rand(V, generator=generator) - 0.5) / E for _ in range(2))
@@ -129,17 +128,9 @@ def train_glove(sentences: Sequence[Sequence[str]], config: GloVeConfig | None =
     losses = []
     for epoch in range(config.epochs):
         order = torch.randperm(len(counts), generator=generator)
-        total = torch.zeros((), dtype=torch.float64)
-        for done in range(0, len(order), config.batch_size):
-            batch = order[done : done + config.batch_size]
-            i, j, x = rows.index_select(0, batch), cols.index_select(0, batch), counts.index_select(0, batch)
-            loss, *grads = glove_gradients(W, W_ctx, b, b_ctx, i, j, x, config.x_max, config.alpha)
-            total += loss.double()
-            for param, square, index, grad in zip(params, squares, (i, j, i, j), grads):
-                # theta -= lr g / sqrt(G); G += g^2   (the step uses G before this gradient, as glove.c)
-                param.index_add_(0, index, -config.learning_rate * grad / square[index].sqrt())
-                square.index_add_(0, index, grad * grad)
-        losses.append(float(total) / len(counts))
+        total = epoch_step(*params, *squares, rows, cols, counts, order, config.batch_size, config.learning_rate,
+                           config.x_max, config.alpha)
+        losses.append(total / len(counts))
         log.info("glove epoch %d: mean loss %.4f", epoch + 1, losses[-1])
         if on_progress is not None:
             on_progress((epoch + 1) / config.epochs, {"epoch": epoch, "loss": losses[-1]})

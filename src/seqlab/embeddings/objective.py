@@ -44,6 +44,16 @@ class Bags(NamedTuple):
         """From rows (B, C) and weights (B, C), zero weights marking padding."""
         return BagTable(rows, weights, exact).batch(0, rows.shape[0])
 
+    @staticmethod
+    def from_table(table: torch.Tensor, start: torch.Tensor, length: torch.Tensor, exact: bool = True,
+                   dtype: torch.dtype = torch.float32) -> Bags:
+        """Bag b is ``table[start[b] : start[b] + length[b]]`` (each (B,)), h_b the mean of its rows."""
+        bag = torch.repeat_interleave(torch.arange(len(start)), length)  # (N,)
+        first = torch.cumsum(length, 0) - length  # (B,) where each example's rows begin in the flat batch
+        position = start[bag] + torch.arange(len(bag)) - first[bag]  # (N,)
+        weight = 1.0 / length[bag].to(dtype)
+        return Bags(table[position], bag, weight, first, weight if exact else torch.ones_like(weight))
+
 
 class BagTable:
     """The ``Bags`` of many examples, flat, so that the bags of examples lo..hi-1 are one slice."""

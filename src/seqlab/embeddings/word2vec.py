@@ -13,17 +13,26 @@ Before each epoch, every occurrence of word ``w`` is kept with probability (word
 
 and each kept centre draws its own window ``b ~ U{1..window}`` (closer words count more often).
 The learning rate falls linearly from ``alpha`` to ``min_alpha`` over all epochs. Updates are the
-closed-form gradients of ``objective.py`` applied with ``index_add_``.
+closed-form gradients of ``objective.py``, run by a compiled loop (``_kernels.py``) or, without a
+compiler, by the same step in PyTorch; both give the same vectors for the same seed, up to rounding.
+
+Update order (mini-batch, not per example):
+    the examples of an epoch are shuffled once and cut into batches of ``batch_size`` predictions;
+    every gradient of a batch is computed from the parameters as they were before the batch, then
+    the output rows move (in example order, repeated rows summed), then the input rows.
+    word2vec.c, fastText and gensim instead update after every (centre, context) pair, in corpus
+    order, on several threads without locks (Hogwild); ``batch_size=1`` gives their per-example
+    rule (in shuffled order). The compiled loop runs on one thread.
 
 Note:
-    Departures from word2vec.c / gensim: examples are shuffled within an epoch and updated in
-    mini-batches of ``batch_size`` (gradients of one batch are summed, not applied one by one);
-    skip-gram uses the centre's vector as input and predicts the context word (word2vec.c swaps
-    the roles, which yields the same pairs over an epoch). CBOW follows word2vec.c and gensim in
-    adding the whole ``-lr dL/dh`` to every context word; the exact gradient of the mean,
-    ``dL/dh / |context|``, is ``exact_mean_gradient=True``. ``epoch_losses`` is the mean loss per
-    prediction of each epoch, accumulated in float64 and reset every epoch (gensim's
-    ``get_latest_training_loss`` is a float32 running sum across epochs: gensim issue 2735).
+    Departures from word2vec.c / gensim besides the update order: skip-gram uses the centre's
+    vector as input and predicts the context word (word2vec.c swaps the roles, which yields the
+    same pairs over an epoch). CBOW follows word2vec.c and gensim in adding the whole
+    ``-lr dL/dh`` to every context word; the exact gradient of the mean, ``dL/dh / |context|``, is
+    ``exact_mean_gradient=True``. ``epoch_losses`` is the mean loss per prediction of each epoch,
+    accumulated in float64 and reset every epoch (gensim's ``get_latest_training_loss`` is a
+    float32 running sum across epochs: gensim issue 2735). Sigmoids and losses are exact, not
+    word2vec.c's table of 1,000 values over [-6, 6].
 
 Example:
     >>> sentences = [["the", "cat", "sat", "on", "the", "mat"]] * 50
@@ -41,10 +50,11 @@ from dataclasses import asdict, dataclass, field
 
 import torch
 
-from seqlab.embeddings.corpus import Vocabulary, build_vocabulary
+from seqlab.embeddings._kernels import alias_draw, kernels
+from seqlab.embeddings.config_checks import choice, finite_float, integer, non_negative_float, positive_float
+from seqlab.embeddings.corpus import Vocabulary, build_vocabulary, check_pairs
 from seqlab.embeddings.huffman import huffman_paths
 from seqlab.embeddings.keyed_vectors import KeyedVectors
-from seqlab.embeddings.objective import BagTable, sgd_step
 from seqlab.errors import SeqlabError
 
 log = logging.getLogger(__name__)
@@ -68,22 +78,25 @@ class Word2VecConfig:
     alpha: float | None = None  # first learning rate; None: 0.025 skip-gram, 0.05 CBOW
     min_alpha: float = 1e-4  # last learning rate
     epochs: int = 5
-    batch_size: int = 1024  # predictions per SGD step (larger batches spill the CPU cache: slower)
+    batch_size: int = 1024  # predictions per SGD step; 1 updates after every prediction, as word2vec.c
     exact_mean_gradient: bool = False  # CBOW: True gives each context row dL/dh / |context|; False, word2vec.c's dL/dh
     seed: int = 1
 
     def validate(self) -> None:
-        choices = {"architecture": ("skipgram", "cbow"), "loss": ("negative", "hierarchical")}
-        for name, allowed in choices.items():
-            if getattr(self, name) not in allowed:
-                raise SeqlabError(f"{name}: expected one of {allowed}, got {getattr(self, name)!r}")
+        """One-line ``SeqlabError`` naming the first bad field (NaN and infinities included)."""
+        choice("architecture", self.architecture, ("skipgram", "cbow"))
+        choice("loss", self.loss, ("negative", "hierarchical"))
         for name in ("vector_size", "window", "min_count", "epochs", "batch_size"):
-            if getattr(self, name) < 1:
-                raise SeqlabError(f"{name}: expected a positive integer, got {getattr(self, name)}")
-        if self.loss == "negative" and self.negative < 1:
-            raise SeqlabError(f"negative: expected at least 1 noise word, got {self.negative}")
-        if self.sample < 0:
-            raise SeqlabError(f"sample: expected a threshold >= 0, got {self.sample}")
+            integer(name, getattr(self, name), 1)
+        if self.max_vocab is not None:
+            integer("max_vocab", self.max_vocab, 2)
+        integer("negative", self.negative, 1 if self.loss == "negative" else 0)
+        integer("seed", self.seed, 0)
+        finite_float("ns_exponent", self.ns_exponent)
+        non_negative_float("sample", self.sample)
+        if self.alpha is not None:
+            positive_float("alpha", self.alpha)
+        non_negative_float("min_alpha", self.min_alpha)
 
     @property
     def first_alpha(self) -> float:
@@ -179,14 +192,17 @@ class NoiseSampler:
         self.accept = torch.tensor(accept, dtype=torch.float32)
         self.alias = torch.tensor(alias, dtype=torch.long)
 
-    def __call__(self, shape: tuple[int, ...], generator: torch.Generator) -> torch.Tensor:
+    def uniforms(self, shape: tuple[int, ...], generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+        """The random numbers behind ``shape`` draws: a column in 0..V-1 and a uniform in [0, 1) each."""
         column = torch.randint(0, len(self.accept), shape, generator=generator)
-        stay = torch.rand(shape, generator=generator) < self.accept[column]
-        return torch.where(stay, column, self.alias[column])
+        return column, torch.rand(shape, generator=generator)
+
+    def __call__(self, shape: tuple[int, ...], generator: torch.Generator) -> torch.Tensor:
+        return alias_draw(*self.uniforms(shape, generator), self.accept, self.alias)
 
 
 class OutputLayer:
-    """The rows, labels and mask of the output side for a batch of words to predict (NS or HS)."""
+    """The output side of a batch of words to predict: noise words (NS) or Huffman paths (HS), and the step."""
 
     def __init__(self, counts: torch.Tensor, loss: str, negative: int, exponent: float):
         self.loss = loss
@@ -212,17 +228,42 @@ class OutputLayer:
         mask[:, 1:] = (noise != targets[:, None]).float()  # word2vec.c skips a noise word equal to the target
         return rows, labels, mask
 
+    def step(self, W_in: torch.Tensor, W_out: torch.Tensor, row_table: torch.Tensor, starts: torch.Tensor,
+             lengths: torch.Tensor, exact: bool, targets: torch.Tensor, lr: float,
+             generator: torch.Generator) -> float:
+        """One SGD step on the batch predicting ``targets`` (B,) from the bags ``starts``, ``lengths`` (B,).
+
+        Draws the batch's noise words (NS) and runs the compiled step, or its PyTorch specification.
+        Returns the summed loss before the step.
+        """
+        kernel = kernels()
+        if self.loss == "negative":
+            column, uniform = self.noise.uniforms((len(targets), self.negative), generator)  # (B, k) each
+            return kernel.negative_sampling_step(W_in, W_out, row_table, starts, lengths, exact, targets, column,
+                                                 uniform, self.noise.accept, self.noise.alias, lr)
+        rows, labels, mask = self(targets, generator)
+        return kernel.sgd_step(W_in, W_out, row_table, starts, lengths, exact, rows, labels, mask, lr)
+
+
+def no_pairs_after_subsampling(model: str, words: int, vocab: Vocabulary, sample: float, epochs: int) -> SeqlabError:
+    """The error of a corpus whose every pair was dropped by subsampling in every epoch."""
+    return SeqlabError(f"{model}: no training pairs after subsampling: {words:,} in-vocabulary words, vocabulary of "
+                       f"{len(vocab):,}, sample={sample:g}, {epochs} epochs; lower sample (0 keeps every word)")
+
 
 def train_word2vec(sentences: Sequence[Sequence[str]], config: Word2VecConfig | None = None,
                    vocab: Vocabulary | None = None, on_progress: ProgressCallback | None = None) -> EmbeddingResult:
-    """Train Word2Vec on tokenized ``sentences`` and return the input vectors as ``KeyedVectors``."""
+    """Train Word2Vec on tokenized ``sentences`` and return the input vectors as ``KeyedVectors``.
+
+    Raises:
+        SeqlabError: a bad setting (before any work), or a corpus that yields no (centre, context) pair.
+    """
     config = config or Word2VecConfig()
     config.validate()
     start = time.perf_counter()
     vocab = vocab or build_vocabulary(sentences, config.min_count, config.max_vocab)
-    if len(vocab) < 2:
-        raise SeqlabError(f"vocabulary: expected at least 2 words to train on, got {len(vocab)}")
     ids, sentence = vocab.encode(sentences)
+    check_pairs("word2vec", sentences, vocab, sentence, config.min_count, config.window)
     generator = torch.Generator().manual_seed(config.seed)
     V, E = len(vocab), config.vector_size
     W_in = (torch.rand(V, E, generator=generator) - 0.5) / E  # gensim's initialisation
@@ -230,36 +271,42 @@ def train_word2vec(sentences: Sequence[Sequence[str]], config: Word2VecConfig | 
     W_out = torch.zeros(output.rows, E)
     keep = keep_probabilities(vocab.counts, config.sample)
     alpha0, alpha1 = config.first_alpha, config.min_alpha
+    one_row = torch.zeros(0, dtype=torch.long)  # no bag table: example b's input row is starts[b]
     losses, pairs = [], 0
     for epoch in range(config.epochs):
         kept_ids, kept_sentence = subsample(ids, sentence, keep, generator)
         # shuffle the epoch's examples once, so that every batch is a slice (views, no gathers)
         if config.architecture == "skipgram":
-            inputs, targets = skipgram_pairs(kept_ids, kept_sentence, config.window, generator)
+            starts, targets = skipgram_pairs(kept_ids, kept_sentence, config.window, generator)
             order = torch.randperm(len(targets), generator=generator)
-            inputs, targets = inputs[order], targets[order]
-            bags = None
+            starts, targets = starts[order], targets[order]
+            table, lengths = one_row, torch.ones(len(targets), dtype=torch.long)
+            epoch_pairs = len(targets)
         else:
             targets, context, mask = cbow_contexts(kept_ids, kept_sentence, config.window, generator)
+            # h = the mean of the context rows: example b's rows are table[starts[b] : starts[b] + lengths[b]];
+            # shuffling the (start, length) of each example leaves the (pairs,) table in corpus order
+            table, lengths = context[mask], mask.sum(1)  # (pairs,), (n,)
+            starts = torch.cumsum(lengths, 0) - lengths
             order = torch.randperm(len(targets), generator=generator)
-            targets, context, mask = targets[order], context[order], mask[order]
-            weights = mask.float() / mask.sum(1, keepdim=True)  # h = mean of the context vectors
-            bags = BagTable(context, weights, config.exact_mean_gradient)
+            targets, starts, lengths = targets[order], starts[order], lengths[order]
+            epoch_pairs = len(table)
         n = len(targets)
-        total = torch.zeros((), dtype=torch.float64)
+        total = 0.0
         for done in range(0, n, config.batch_size):
             end = min(done + config.batch_size, n)
             lr = alpha0 - (alpha0 - alpha1) * (epoch + done / n) / config.epochs
-            rows, labels, out_mask = output(targets[done:end], generator)
-            batch_inputs = inputs[done:end] if bags is None else bags.batch(done, end)
-            total += sgd_step(W_in, W_out, batch_inputs, rows, labels, out_mask, lr).double()
+            total += output.step(W_in, W_out, table, starts[done:end], lengths[done:end],
+                                 config.exact_mean_gradient, targets[done:end], lr, generator)
             if on_progress is not None and (done // config.batch_size) % 200 == 0:
                 # the running loss: mean over this epoch's predictions so far
-                on_progress((epoch + end / n) / config.epochs, {"epoch": epoch, "lr": lr, "loss": float(total) / end})
-        pairs += n if bags is None else len(bags.rows)
-        losses.append(float(total) / max(n, 1))
+                on_progress((epoch + end / n) / config.epochs, {"epoch": epoch, "lr": lr, "loss": total / end})
+        pairs += epoch_pairs
+        losses.append(total / max(n, 1))
         log.info("word2vec epoch %d: %d predictions, mean loss %.4f", epoch + 1, n, losses[-1])
         if on_progress is not None:
             on_progress((epoch + 1) / config.epochs, {"epoch": epoch, "loss": losses[-1]})
+    if pairs == 0:
+        raise no_pairs_after_subsampling("word2vec", len(ids), vocab, config.sample, config.epochs)
     return EmbeddingResult(KeyedVectors(vocab.words, W_in), losses, pairs, time.perf_counter() - start,
                            asdict(config), W_out)
