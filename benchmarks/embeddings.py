@@ -169,7 +169,7 @@ def run_glove_c(program: Path, folder: Path, words: list[str], rows: torch.Tenso
     (folder / "vocab.txt").write_text("".join(f"{w} 1\n" for w in words))
     command = [str(program), str(folder / "cooccurrence.shuf.bin"), str(folder / "vocab.txt"), str(folder / "vectors"),
                str(folder / "gradsq"), str(E), str(config.epochs), repr(config.x_max), repr(config.alpha),
-               repr(config.learning_rate)]
+               repr(config.lr)]
     process = subprocess.Popen(command, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
     ticks = os.sysconf("SC_CLK_TCK")
     stamps = []  # (wall, CPU) at the start of training and after each iteration

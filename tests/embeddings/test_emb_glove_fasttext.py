@@ -57,7 +57,7 @@ def test_pinned_ngrams_and_hash():
 
 
 def test_fasttext_learns_and_builds_oov_vectors(corpus, topic_margin):
-    config = FastTextConfig(vector_size=16, window=3, min_count=1, sample=0, epochs=5, alpha=0.05, batch_size=64,
+    config = FastTextConfig(vector_size=16, window=3, min_count=1, sample=0, epochs=5, lr=0.05, batch_size=64,
                             bucket=5000, min_n=3, max_n=4)
     result = train_fasttext(corpus, config)
     vectors = result.vectors

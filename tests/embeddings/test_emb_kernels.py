@@ -149,7 +149,7 @@ def test_compiled_and_pytorch_training_agree(compiled, corpus, trainer):
 def test_pytorch_steps_train(pytorch_only, corpus, topic_margin):
     assert not _kernels.kernels().compiled
     result = train_word2vec(corpus, Word2VecConfig(vector_size=16, window=3, min_count=1, sample=0, epochs=5,
-                                                   alpha=0.05, batch_size=64, seed=3))
+                                                   lr=0.05, batch_size=64, seed=3))
     assert result.epoch_losses[-1] < result.epoch_losses[0]
     assert topic_margin(result.vectors) > 0.3
 

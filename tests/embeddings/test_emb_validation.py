@@ -24,9 +24,9 @@ from seqlab.errors import SeqlabError
 BAD_NUMBERS = [math.nan, math.inf, -math.inf, -1.0]
 CONFIGS = {"word2vec": Word2VecConfig, "fasttext": FastTextConfig, "glove": GloVeConfig}
 TRAINERS = {"word2vec": train_word2vec, "fasttext": train_fasttext, "glove": train_glove}
-FLOAT_FIELDS = [("word2vec", "sample"), ("word2vec", "alpha"), ("word2vec", "min_alpha"), ("fasttext", "sample"),
-                ("fasttext", "alpha"), ("fasttext", "min_alpha"), ("glove", "x_max"), ("glove", "alpha"),
-                ("glove", "learning_rate")]
+FLOAT_FIELDS = [("word2vec", "sample"), ("word2vec", "lr"), ("word2vec", "min_lr"), ("fasttext", "sample"),
+                ("fasttext", "lr"), ("fasttext", "min_lr"), ("glove", "x_max"), ("glove", "alpha"),
+                ("glove", "lr")]
 INT_FIELDS = [(model, name) for model in CONFIGS for name in ("vector_size", "window", "min_count", "epochs",
                                                               "batch_size")] + [("word2vec", "negative"),
                                                                                 ("fasttext", "bucket")]

@@ -90,7 +90,7 @@ def test_dynamic_window_gives_closer_words_more_pairs():
                                                      ("skipgram", "hierarchical"), ("cbow", "hierarchical")])
 def test_variants_learn_the_topics(corpus, topic_margin, architecture, loss):
     config = Word2VecConfig(architecture=architecture, loss=loss, vector_size=16, window=3, min_count=1,
-                            sample=0, epochs=5, alpha=0.1 if architecture == "cbow" else 0.05, batch_size=64, seed=3)
+                            sample=0, epochs=5, lr=0.1 if architecture == "cbow" else 0.05, batch_size=64, seed=3)
     result = train_word2vec(corpus, config)
     assert result.epoch_losses[-1] < result.epoch_losses[0]
     assert topic_margin(result.vectors) > 0.3
@@ -102,7 +102,7 @@ def test_loss_per_prediction_starts_at_the_untrained_value():
     # 1,000 equally likely words make a noise word equal to its target rare (1 in 1,000)
     g = torch.Generator().manual_seed(0)
     corpus = [[f"w{i}" for i in torch.randint(0, 1000, (50,), generator=g).tolist()] for _ in range(200)]
-    config = Word2VecConfig(vector_size=8, min_count=1, epochs=1, negative=5, alpha=1e-8, min_alpha=1e-8, sample=0)
+    config = Word2VecConfig(vector_size=8, min_count=1, epochs=1, negative=5, lr=1e-8, min_lr=1e-8, sample=0)
     result = train_word2vec(corpus, config)
     assert result.epoch_losses[0] == pytest.approx(6 * math.log(2), rel=2e-3)
 

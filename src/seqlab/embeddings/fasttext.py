@@ -87,8 +87,8 @@ class FastTextConfig:
     negative: int = 5
     ns_exponent: float = 0.75
     sample: float = 1e-3
-    alpha: float = 0.025
-    min_alpha: float = 1e-4
+    lr: float = 0.025  # first learning rate (gensim's alpha)
+    min_lr: float = 1e-4  # last learning rate (gensim's min_alpha)
     epochs: int = 5
     batch_size: int = 1024
     min_n: int = 3  # shortest n-gram
@@ -107,8 +107,8 @@ class FastTextConfig:
         integer("seed", self.seed, 0)
         finite_float("ns_exponent", self.ns_exponent)
         non_negative_float("sample", self.sample)
-        positive_float("alpha", self.alpha)
-        non_negative_float("min_alpha", self.min_alpha)
+        positive_float("lr", self.lr)
+        non_negative_float("min_lr", self.min_lr)
 
 
 class FastTextVectors(KeyedVectors):
@@ -180,7 +180,7 @@ def train_fasttext(sentences: Sequence[Sequence[str]], config: FastTextConfig | 
         total = 0.0
         for done in range(0, n, config.batch_size):
             end = min(done + config.batch_size, n)
-            lr = config.alpha - (config.alpha - config.min_alpha) * (epoch + done / n) / config.epochs
+            lr = config.lr - (config.lr - config.min_lr) * (epoch + done / n) / config.epochs
             words = centres[done:end]  # h_w = the mean of table.rows[starts[w] : starts[w] + lengths[w]]
             total += output.step(W_in, W_out, table.rows, table.starts[words], table.lengths[words],
                                  config.exact_mean_gradient, contexts[done:end], lr, generator)

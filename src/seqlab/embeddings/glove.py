@@ -67,7 +67,7 @@ class GloVeConfig:
     max_vocab: int | None = None
     x_max: float = 100.0  # counts above x_max get weight 1
     alpha: float = 0.75  # exponent of the weighting function
-    learning_rate: float = 0.05  # AdaGrad's initial step
+    lr: float = 0.05  # AdaGrad's initial step (glove.c's eta)
     epochs: int = 25
     batch_size: int = 4096  # co-occurrence entries per step
     seed: int = 1
@@ -79,7 +79,7 @@ class GloVeConfig:
         if self.max_vocab is not None:
             integer("max_vocab", self.max_vocab, 1)
         integer("seed", self.seed, 0)
-        for name in ("x_max", "alpha", "learning_rate"):
+        for name in ("x_max", "alpha", "lr"):
             positive_float(name, getattr(self, name))
 
 
@@ -128,7 +128,7 @@ def train_glove(sentences: Sequence[Sequence[str]], config: GloVeConfig | None =
     losses = []
     for epoch in range(config.epochs):
         order = torch.randperm(len(counts), generator=generator)
-        total = epoch_step(*params, *squares, rows, cols, counts, order, config.batch_size, config.learning_rate,
+        total = epoch_step(*params, *squares, rows, cols, counts, order, config.batch_size, config.lr,
                            config.x_max, config.alpha)
         losses.append(total / len(counts))
         log.info("glove epoch %d: mean loss %.4f", epoch + 1, losses[-1])

@@ -12,7 +12,7 @@ Before each epoch, every occurrence of word ``w`` is kept with probability (word
     p_keep(w) = (sqrt(f_w / (t N)) + 1) (t N) / f_w,    f_w: count of w, N: all counts, t = ``sample``
 
 and each kept centre draws its own window ``b ~ U{1..window}`` (closer words count more often).
-The learning rate falls linearly from ``alpha`` to ``min_alpha`` over all epochs. Updates are the
+The learning rate falls linearly from ``lr`` to ``min_lr`` over all epochs. Updates are the
 closed-form gradients of ``objective.py``, run by a compiled loop (``_kernels.py``) or, without a
 compiler, by the same step in PyTorch; both give the same vectors for the same seed, up to rounding.
 
@@ -75,8 +75,8 @@ class Word2VecConfig:
     negative: int = 5  # k noise words per prediction
     ns_exponent: float = 0.75  # noise distribution ∝ count^ns_exponent
     sample: float = 1e-3  # subsampling threshold t; 0 keeps every word
-    alpha: float | None = None  # first learning rate; None: 0.025 skip-gram, 0.05 CBOW
-    min_alpha: float = 1e-4  # last learning rate
+    lr: float | None = None  # first learning rate (gensim's alpha); None: 0.025 skip-gram, 0.05 CBOW
+    min_lr: float = 1e-4  # last learning rate (gensim's min_alpha)
     epochs: int = 5
     batch_size: int = 1024  # predictions per SGD step; 1 updates after every prediction, as word2vec.c
     exact_mean_gradient: bool = False  # CBOW: True gives each context row dL/dh / |context|; False, word2vec.c's dL/dh
@@ -94,14 +94,14 @@ class Word2VecConfig:
         integer("seed", self.seed, 0)
         finite_float("ns_exponent", self.ns_exponent)
         non_negative_float("sample", self.sample)
-        if self.alpha is not None:
-            positive_float("alpha", self.alpha)
-        non_negative_float("min_alpha", self.min_alpha)
+        if self.lr is not None:
+            positive_float("lr", self.lr)
+        non_negative_float("min_lr", self.min_lr)
 
     @property
-    def first_alpha(self) -> float:
-        if self.alpha is not None:
-            return self.alpha
+    def first_lr(self) -> float:
+        if self.lr is not None:
+            return self.lr
         return 0.025 if self.architecture == "skipgram" else 0.05
 
 
@@ -270,7 +270,7 @@ def train_word2vec(sentences: Sequence[Sequence[str]], config: Word2VecConfig | 
     output = OutputLayer(vocab.counts, config.loss, config.negative, config.ns_exponent)
     W_out = torch.zeros(output.rows, E)
     keep = keep_probabilities(vocab.counts, config.sample)
-    alpha0, alpha1 = config.first_alpha, config.min_alpha
+    lr0, lr1 = config.first_lr, config.min_lr
     one_row = torch.zeros(0, dtype=torch.long)  # no bag table: example b's input row is starts[b]
     losses, pairs = [], 0
     for epoch in range(config.epochs):
@@ -295,7 +295,7 @@ def train_word2vec(sentences: Sequence[Sequence[str]], config: Word2VecConfig | 
         total = 0.0
         for done in range(0, n, config.batch_size):
             end = min(done + config.batch_size, n)
-            lr = alpha0 - (alpha0 - alpha1) * (epoch + done / n) / config.epochs
+            lr = lr0 - (lr0 - lr1) * (epoch + done / n) / config.epochs
             total += output.step(W_in, W_out, table, starts[done:end], lengths[done:end],
                                  config.exact_mean_gradient, targets[done:end], lr, generator)
             if on_progress is not None and (done // config.batch_size) % 200 == 0:
