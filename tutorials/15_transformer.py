@@ -13,7 +13,7 @@
 # %% [markdown]
 # # 15 · The Transformer: an encoder-decoder translating English to French
 #
-# Data: needs `SEQLAB_DATA_DIR` (`fra-eng/fra.txt`).
+# Data: `fra-eng` (its first 40,000 pairs ship with seqlab; `seqlab data get fra-eng` fetches all).
 #
 # Vaswani et al. (2017, *Attention is all you need*) drop recurrence. Each encoder layer is, in
 # the paper's post-norm form,
@@ -35,7 +35,9 @@ from seqlab.nn import TransformerEncoderLayer
 from seqlab.training.config import FitConfig, apply_overrides
 from seqlab.training.optim import Schedule
 from seqlab.training.tasks.translation import TranslationConfig, train
-from seqlab.tutorials import pick, save_figure, scratch_dir
+from seqlab.tutorials import need_datasets, pick, save_figure, scratch_dir
+
+need_datasets("fra-eng")  # stops here with the command to run if one is missing
 
 torch.manual_seed(0)
 

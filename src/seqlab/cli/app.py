@@ -43,12 +43,13 @@ from seqlab.cli import params as _params  # noqa: E402, F401
 from seqlab.cli import tokenize as _tokenize  # noqa: E402, F401
 from seqlab.cli import train as _train  # noqa: E402, F401
 from seqlab.cli import translate as _translate  # noqa: E402, F401
-from seqlab.cli import tutorials as _tutorials  # noqa: E402, F401
 from seqlab.cli import use as _use  # noqa: E402, F401
 from seqlab.cli.data import data_app  # noqa: E402
+from seqlab.cli.tutorials import tutorials_app  # noqa: E402
 
 # Sub-apps defined in their modules (which import only typer, rich and the standard library at the top).
 app.add_typer(data_app, name="data")
+app.add_typer(tutorials_app, name="tutorials")
 
 
 def main(argv: list[str] | None = None) -> None:
