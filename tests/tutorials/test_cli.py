@@ -117,7 +117,7 @@ def test_list_marks_the_datasets_each_tutorial_needs(run_cli, stand_ins):
 
 def test_a_tutorial_whose_dataset_is_missing_stops_before_it_starts_with_one_line(run_cli, stand_ins):
     result = run_cli("run", "3", "--fast")
-    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert result.returncode == 2 and "Traceback" not in result.stderr and result.stdout == ""
     assert " ".join(result.stderr.split()).startswith(
         "error: tutorial 3 (03_entities.py) needs the dataset(s) wnut17, which seqlab cannot find; "
         "get them with: seqlab data get wnut17")

@@ -90,6 +90,7 @@ def run_command(
     from seqlab import tutorials as library
 
     tutorial = library.find_tutorial(number)
+    tutorial.check_datasets()  # a missing dataset: one line with the command, before anything starts
     folder = (library.default_output_dir(tutorial) if out is None else out).resolve()
     console = Console(highlight=False)
     console.print(f"Running {tutorial.path.name} ({'fast' if fast else 'full'} size); "
