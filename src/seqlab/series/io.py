@@ -107,7 +107,7 @@ def read_csv_series(path: str | os.PathLike, date_column: str = "date", value_co
     (1-based, header = line 1) and the field.
 
     Example:
-        >>> series = read_csv_series("Airline.csv", date_column="Date")  # doctest: +SKIP
+        >>> series = read_csv_series(dataset_file("airline/Airline.csv"), date_column="Date")
         >>> series.freq, series.columns
         ('M', ('Passengers',))
     """
