@@ -81,8 +81,8 @@ def figure_dir() -> Path:
             atexit.register(shutil.rmtree, _figure_dir, ignore_errors=True)
         return _figure_dir
     else:
-        script = Path(sys.argv[0]).stem if sys.argv and sys.argv[0] else "tutorial"
-        folder = Path.cwd() / OUTPUT_FOLDER / (script or "tutorial")
+        script = Path(sys.argv[0]).stem if sys.argv else ""
+        folder = Path.cwd() / OUTPUT_FOLDER / (script if script and not script.startswith("-") else "tutorial")
     folder.mkdir(parents=True, exist_ok=True)
     return folder
 

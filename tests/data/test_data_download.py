@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import os
 import socket
 import zipfile
 
@@ -55,6 +56,9 @@ def test_download_fetches_files_and_zip_members_then_skips_what_is_verified(serv
     paths = download(_toy(served.url), dest)
     assert paths == [dest / "toy" / "a.txt", dest / "toy" / "b.txt", dest / "toy" / "sub" / "c.txt"]
     assert [path.read_bytes() for path in paths] == [ALPHA, BETA, GAMMA]  # byte for byte: no newline translation
+    umask = os.umask(0)
+    os.umask(umask)
+    assert {path.stat().st_mode & 0o777 for path in paths} == {0o666 & ~umask}  # as readable as any new file
     assert not (dest / "toy" / "unused.txt").exists() and not (dest / "toy" / "pack").exists()
     assert served.requests == {"/raw/a.txt": 1, "/pack.zip": 1}  # one fetch serves both members
     assert _leftovers(dest) == []  # the staging folder is gone
@@ -78,6 +82,11 @@ def test_a_checksum_mismatch_keeps_nothing(served, tmp_path):
         download(_toy(served.url), dest)
     assert not (dest / "toy" / "b.txt").exists() and _leftovers(dest) == []
     assert (dest / "toy" / "a.txt").read_bytes() == ALPHA  # what was verified before the bad member stays
+
+    served.files["/pack.zip"] = b"<html>a login page, not a zip</html>"
+    with pytest.raises(SeqlabError, match=r"toy: the download from .*pack.zip is not a zip archive; nothing was kept"):
+        download(_toy(served.url), dest)
+    assert sorted(path.name for path in (dest / "toy").iterdir()) == ["a.txt"] and _leftovers(dest) == []
 
 
 def test_a_missing_zip_member_is_named(served, tmp_path):

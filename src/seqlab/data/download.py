@@ -24,6 +24,7 @@ import os
 import re
 import shutil
 import tempfile
+import zipfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -74,6 +75,7 @@ def download(dataset: str | Dataset, dest: str | os.PathLike | None = None, *, t
                 for remote in group:
                     _check(fetched[remote.path], remote, url)
                     targets[remote.path].parent.mkdir(parents=True, exist_ok=True)
+                    os.chmod(fetched[remote.path], _usual_mode())  # pooch's temporary files are 0600
                     os.replace(fetched[remote.path], targets[remote.path])
                     log.info("%s: %s (%d bytes, sha256 verified) from %s", dataset.name, targets[remote.path],
                              remote.size, url)
@@ -108,7 +110,11 @@ def _fetch(url: str, group: list[RemoteFile], where: Path, timeout: float, progr
         if error.response is not None:
             error.response.close()  # pooch streams: an error response still holds its connection open
         raise SeqlabError(_unreachable(url, _reason(error, timeout), group[0], dataset, targets)) from None
-    except ValueError as error:  # pooch: the hash of what came differs from the pinned one
+    except zipfile.BadZipFile:
+        raise SeqlabError(f"{dataset.name}: the download from {url} is not a zip archive; nothing was kept") from None
+    except ValueError as error:
+        if "hash" not in str(error):  # pooch refuses the URL itself (an unknown protocol)
+            raise SeqlabError(f"{dataset.name}: cannot download {url}: {_first_sentence(error)}") from None
         pinned = group[0].archive_hash if archive else f"sha256:{group[0].sha256}"
         raise SeqlabError(f"{dataset.name}: the download from {url} does not match the pinned {pinned}; "
                           f"nothing was kept ({_first_sentence(error)})") from None
@@ -154,6 +160,13 @@ def _reason(error: requests.exceptions.RequestException, timeout: float) -> str:
 
 def _first_sentence(error: Exception) -> str:
     return " ".join(str(error).split(". ")[0].split())
+
+
+def _usual_mode() -> int:
+    """The mode ``open`` gives a new file (0o666 less the umask), so a shared data folder stays readable."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return 0o666 & ~mask
 
 
 def _is_verified(path: Path, sha256: str) -> bool:
