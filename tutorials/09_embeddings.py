@@ -13,7 +13,8 @@
 # %% [markdown]
 # # 09 · Word embeddings: Word2Vec and GloVe on the Gutenberg texts
 #
-# Data: needs `SEQLAB_DATA_DIR` (the `gutenberg/` folder; `questions-words.txt` comes with gensim).
+# Data: the `gutenberg` dataset (17 books, 7.4 MB), which does not ship with seqlab: `seqlab data get
+# gutenberg` fetches it. `questions-words.txt` comes with gensim.
 #
 # **Word2Vec** (Mikolov et al. 2013, *Distributed representations of words and phrases and their
 # compositionality*, NeurIPS): skip-gram with negative sampling makes the input vector $v_c$ of a
@@ -47,7 +48,9 @@ from seqlab.embeddings import (
     train_word2vec,
 )
 from seqlab.embeddings.glove import glove_gradients
-from seqlab.tutorials import pick, save_figure
+from seqlab.tutorials import need_datasets, pick, save_figure
+
+need_datasets("gutenberg")  # stops here with the command to run if one is missing
 
 torch.manual_seed(0)
 

@@ -13,7 +13,8 @@
 # %% [markdown]
 # # 10 · Subword vectors and pretrained embeddings in a model
 #
-# Data: needs `SEQLAB_DATA_DIR` (`gutenberg/` and `sentence_polarity/`).
+# Data: `gutenberg` (fetch it once with `seqlab data get gutenberg`) and `sentence_polarity`
+# (ships with seqlab).
 #
 # Word2Vec and GloVe give nothing for a word they never saw. FastText (Bojanowski, Grave, Joulin &
 # Mikolov 2017, *Enriching word vectors with subword information*, TACL 5) represents a word $w$,
@@ -43,7 +44,9 @@ from seqlab.embeddings import (
     tokenize_words,
     train_fasttext,
 )
-from seqlab.tutorials import pick, save_figure, scratch_dir
+from seqlab.tutorials import need_datasets, pick, save_figure, scratch_dir
+
+need_datasets("gutenberg", "sentence_polarity")  # stops here with the command to run if one is missing
 
 torch.manual_seed(0)
 

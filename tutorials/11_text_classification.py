@@ -13,8 +13,8 @@
 # %% [markdown]
 # # 11 · Text classification: sentiment end to end
 #
-# Data: needs `SEQLAB_DATA_DIR` (`sentence_polarity/`, Pang & Lee 2005: 5,331 positive and 5,331
-# negative movie-review snippets).
+# Data: `sentence_polarity` (Pang & Lee 2005: 5,331 positive and 5,331 negative movie-review
+# snippets), which ships with seqlab.
 #
 # A recurrent classifier reads the words, pools the states over time and predicts the class:
 #
@@ -36,7 +36,9 @@ import torch
 from seqlab.metrics.classification import confusion_matrix, f1_score
 from seqlab.training.run_config import load_run_config
 from seqlab.training.runner import load_run, train
-from seqlab.tutorials import pick, save_figure, scratch_dir
+from seqlab.tutorials import need_datasets, pick, save_figure, scratch_dir
+
+need_datasets("sentence_polarity")  # stops here with the command to run if one is missing
 
 torch.manual_seed(0)
 

@@ -13,7 +13,8 @@
 # %% [markdown]
 # # 12 · Attention: Bahdanau's encoder-decoder and its alignments
 #
-# Data: needs `SEQLAB_DATA_DIR` (`fra-eng/fra.txt`, Tatoeba English-French pairs).
+# Data: `fra-eng` (Tatoeba English-French pairs). Its first 40,000 pairs ship with seqlab, enough
+# here; `seqlab data get fra-eng` fetches all 167,130.
 #
 # An encoder-decoder that squeezes the source into one vector forgets long sentences. Bahdanau,
 # Cho & Bengio (2015, *Neural machine translation by jointly learning to align and translate*,
@@ -40,7 +41,9 @@ from seqlab.models.seq2seq import Seq2SeqAttention
 from seqlab.nn import AdditiveAttention
 from seqlab.plots.attention import attention_map_figure
 from seqlab.text import Tokenizer, WordLevelTrainer
-from seqlab.tutorials import figure_dir, pick, show_png
+from seqlab.tutorials import figure_dir, need_datasets, pick, show_png
+
+need_datasets("fra-eng")  # stops here with the command to run if one is missing
 
 torch.manual_seed(0)
 

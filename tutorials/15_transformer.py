@@ -13,7 +13,7 @@
 # %% [markdown]
 # # 15 · The Transformer: an encoder-decoder translating English to French
 #
-# Data: needs `SEQLAB_DATA_DIR` (`fra-eng/fra.txt`).
+# Data: `fra-eng` (its first 40,000 pairs ship with seqlab; `seqlab data get fra-eng` fetches all).
 #
 # Vaswani et al. (2017, *Attention is all you need*) drop recurrence. Each encoder layer is, in
 # the paper's post-norm form,
@@ -36,7 +36,9 @@ from seqlab.training.config import FitConfig
 from seqlab.training.optim import Schedule
 from seqlab.training.run_config import load_run_config
 from seqlab.training.runner import train
-from seqlab.tutorials import pick, save_figure, scratch_dir
+from seqlab.tutorials import need_datasets, pick, save_figure, scratch_dir
+
+need_datasets("fra-eng")  # stops here with the command to run if one is missing
 
 torch.manual_seed(0)
 

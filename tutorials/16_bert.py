@@ -13,7 +13,7 @@
 # %% [markdown]
 # # 16 · BERT: masked-language pre-training, then fine-tuning
 #
-# Data: needs `SEQLAB_DATA_DIR` (`sentence_polarity/`).
+# Data: `sentence_polarity`, which ships with seqlab.
 #
 # BERT (Devlin, Chang, Lee & Toutanova 2019, *BERT: pre-training of deep bidirectional
 # transformers for language understanding*, NAACL) is a Transformer encoder pre-trained without
@@ -39,7 +39,9 @@ from seqlab.data.batching import pad_sequences
 from seqlab.data.loaders import load_sentence_polarity
 from seqlab.models.bert import IGNORE, BertConfig, BertForPreTraining, BertForSequenceClassification, mask_tokens
 from seqlab.text import Tokenizer, WordPieceTrainer
-from seqlab.tutorials import pick, save_figure
+from seqlab.tutorials import need_datasets, pick, save_figure
+
+need_datasets("sentence_polarity")  # stops here with the command to run if one is missing
 
 torch.manual_seed(0)
 

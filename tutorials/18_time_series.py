@@ -13,8 +13,8 @@
 # %% [markdown]
 # # 18 · Forecasting a time series, backtested against seasonal naive and ARIMA
 #
-# Data: needs `SEQLAB_DATA_DIR` (`airline/Airline.csv`: Box & Jenkins' monthly airline passengers,
-# 1949-1960, Series G).
+# Data: `airline` (`Airline.csv`: Box & Jenkins' monthly airline passengers, 1949-1960, Series G),
+# which ships with seqlab.
 #
 # A recurrent forecaster reads the last $L$ values (log-scaled, standardised on the training rows
 # only) with calendar covariates and predicts the next $P$ at once. A forecast is only worth what
@@ -40,7 +40,9 @@ from seqlab.series.baselines import seasonal_naive
 from seqlab.training.run_config import load_run_config
 from seqlab.training.runner import load_run, train
 from seqlab.training.tasks.forecasting import load_series
-from seqlab.tutorials import pick, save_figure, scratch_dir
+from seqlab.tutorials import need_datasets, pick, save_figure, scratch_dir
+
+need_datasets("airline")  # stops here with the command to run if one is missing
 
 # %% [markdown]
 # ## Baseline and metric, by hand

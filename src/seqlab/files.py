@@ -8,7 +8,7 @@ run folder can be shared like any other folder.
 
 Text is read with ``read_text``: a UTF-8 byte-order mark (as Excel writes) is dropped, Windows
 line endings become ``\\n``, and bytes that are not valid in the encoding raise a ``SeqlabError``
-that names the file and the byte, and says how to pass another encoding.
+that names the file, the byte and the line, and says how to pass another encoding.
 
 Example:
     >>> import tempfile, pathlib
@@ -23,6 +23,7 @@ from __future__ import annotations
 import codecs
 import json
 import os
+import re
 import tempfile
 from pathlib import Path
 
@@ -102,8 +103,15 @@ def read_text(path: str | os.PathLike, encoding: str = "utf-8") -> str:
         with open(path, encoding=codec, newline=None) as handle:  # newline=None: universal newlines
             return handle.read()
     except UnicodeDecodeError as error:
-        raise SeqlabError(f"{path}: not valid {encoding} ({error.reason} at byte {error.start}); pass the file's "
-                          "encoding, e.g. --encoding latin-1") from None
+        raw = path.read_bytes()
+        offset = error.start + (len(codecs.BOM_UTF8) if codec == "utf-8-sig" and raw.startswith(codecs.BOM_UTF8)
+                                else 0)  # utf-8-sig counts from after the mark
+        line = len(_LINE_END.findall(raw, 0, offset)) + 1
+        raise SeqlabError(f"{path}: not valid {encoding} ({error.reason} at byte {offset}, line {line}); pass the "
+                          "file's encoding, e.g. --encoding latin-1") from None
+
+
+_LINE_END = re.compile(rb"\r\n|\r|\n")  # the line endings universal newlines reads
 
 
 __all__ = ["read_text", "remove_temporaries", "write_atomic", "write_json_atomic", "write_text_atomic"]

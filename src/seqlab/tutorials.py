@@ -6,12 +6,17 @@ environment variables through this module:
 
 * ``SEQLAB_FAST=1``: tiny sizes, so that the test suite runs every tutorial in seconds;
   unset (or ``0``), the tutorial runs at full size.
-* ``SEQLAB_FIGURES``: the folder that receives the PNG figures; a fresh temporary folder
-  when unset, so that running a tutorial never writes into the repository. Other files a
-  tutorial writes (tokenizer.json, vectors, run folders) go to ``scratch_dir()`` inside it.
+* ``SEQLAB_FIGURES``: the folder that receives the PNG figures (``seqlab tutorials run N --out``
+  sets it). Unset, a script writes to ``tutorials-output/<tutorial>/`` under the current folder;
+  a notebook, whose figures are shown inline, to a temporary folder removed when its kernel exits.
+  Other files a tutorial writes (tokenizer.json, vectors, run folders) go to ``scratch_dir()``
+  inside it.
 * ``SEQLAB_TUTORIALS``: the tutorials folder, when not the one of this source checkout.
 
-Datasets beyond the bundled Tiny Shakespeare come from ``SEQLAB_DATA_DIR`` (``seqlab.data``).
+A tutorial that reads a dataset says so at its top with ``need_datasets("gutenberg")``: that line
+stops it with the command that fetches a missing dataset, and ``seqlab tutorials list`` reads it
+to show what each tutorial needs. Datasets are found as the loaders find them
+(``seqlab.data.locate``), so those that ship with seqlab need nothing set.
 
 Example:
     >>> from seqlab.tutorials import fast, pick
@@ -20,6 +25,8 @@ Example:
 
 from __future__ import annotations
 
+import ast
+import atexit
 import logging
 import os
 import re
@@ -31,6 +38,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
+from seqlab.data.locate import Location, find, locate
 from seqlab.errors import SeqlabError
 
 log = logging.getLogger(__name__)
@@ -38,6 +46,7 @@ log = logging.getLogger(__name__)
 FAST_ENV = "SEQLAB_FAST"
 FIGURES_ENV = "SEQLAB_FIGURES"
 TUTORIALS_ENV = "SEQLAB_TUTORIALS"
+OUTPUT_FOLDER = "tutorials-output"  # under the current folder: tutorials-output/04_lstm/
 
 _T = TypeVar("_T")
 _figure_dir: Path | None = None
@@ -57,16 +66,25 @@ def pick(fast: _T, full: _T) -> _T:
 
 
 def figure_dir() -> Path:
-    """``$SEQLAB_FIGURES`` (created if needed), else one temporary folder per process."""
+    """Where figures go: ``$SEQLAB_FIGURES``, else ``tutorials-output/<script>/``, in a notebook a temporary folder.
+
+    The folder is created if needed. A notebook shows its figures inline; its temporary folder is
+    removed when the kernel exits.
+    """
     global _figure_dir
     value = os.environ.get(FIGURES_ENV)
     if value:
         folder = Path(value)
-        folder.mkdir(parents=True, exist_ok=True)
-        return folder
-    if _figure_dir is None:
-        _figure_dir = Path(tempfile.mkdtemp(prefix="seqlab-figures-"))
-    return _figure_dir
+    elif _in_kernel():
+        if _figure_dir is None:
+            _figure_dir = Path(tempfile.mkdtemp(prefix="seqlab-figures-"))
+            atexit.register(shutil.rmtree, _figure_dir, ignore_errors=True)
+        return _figure_dir
+    else:
+        script = Path(sys.argv[0]).stem if sys.argv else ""
+        folder = Path.cwd() / OUTPUT_FOLDER / (script if script and not script.startswith("-") else "tutorial")
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
 
 
 def scratch_dir() -> Path:
@@ -121,14 +139,36 @@ def _in_kernel() -> bool:
 _NAME = re.compile(r"^(\d{2})_([a-z0-9_]+)\.py$")
 
 
+def need_datasets(*names: str) -> list[Location]:
+    """Where each named dataset is; a one-line ``SeqlabError`` with ``seqlab data get NAME`` for a missing one.
+
+    A tutorial calls it at its top, so that a missing dataset stops it before any work, and so that
+    ``seqlab tutorials list`` (which reads these calls) can show what the tutorial needs.
+    """
+    return [find(name) or locate(name) for name in names]  # locate raises the error; the loaders log the place
+
+
 @dataclass(frozen=True)
 class Tutorial:
-    """One tutorial file: ``number`` 1..19, ``name`` such as "rnn_basics", its title and path."""
+    """One tutorial file: ``number`` 1..19, ``name`` such as "rnn_basics", its title, path and datasets."""
 
     number: int
     name: str
     title: str
     path: Path
+    datasets: tuple[str, ...] = ()  # the names passed to need_datasets(...) in the file
+
+    def missing_datasets(self) -> list[str]:
+        """The datasets it needs that are nowhere seqlab looks (``seqlab.data.locate``)."""
+        return [name for name in self.datasets if find(name) is None]
+
+    def check_datasets(self) -> None:
+        """Raise a one-line ``SeqlabError`` with the command to run when a dataset it needs is missing."""
+        missing = self.missing_datasets()
+        if missing:
+            commands = " and ".join(f"seqlab data get {name}" for name in missing)
+            raise SeqlabError(f"tutorial {self.number} ({self.path.name}) needs the dataset(s) {', '.join(missing)}, "
+                              f"which seqlab cannot find; get them with: {commands}")
 
 
 def tutorials_dir() -> Path:
@@ -150,7 +190,8 @@ def list_tutorials(folder: Path | None = None) -> list[Tutorial]:
     for path in sorted(folder.glob("*.py")):
         match = _NAME.match(path.name)
         if match:
-            found.append(Tutorial(int(match[1]), match[2], _title(path), path))
+            source = path.read_text(encoding="utf-8")
+            found.append(Tutorial(int(match[1]), match[2], _title(source, path.stem), path, _datasets(source, path)))
     return found
 
 
@@ -164,24 +205,48 @@ def find_tutorial(number: int, folder: Path | None = None) -> Tutorial:
     raise SeqlabError(f"tutorial {number}: no such tutorial; available: {available}")
 
 
-def _title(path: Path) -> str:
+def _title(source: str, default: str) -> str:
     """The first markdown heading of a percent-format file (``# # Title``)."""
-    for line in path.read_text(encoding="utf-8").splitlines():
+    for line in source.splitlines():
         if line.startswith("# # "):
             return line[4:].strip()
-    return path.stem
+    return default
 
 
-def run_tutorial(tutorial: Tutorial, *, fast_mode: bool = False, figures: Path | None = None) -> int:
+def _datasets(source: str, path: Path) -> tuple[str, ...]:
+    """The string arguments of every ``need_datasets(...)`` call in a tutorial's source, in order."""
+    try:
+        tree = ast.parse(source, filename=str(path))
+    except SyntaxError as error:
+        raise SeqlabError(f"{path}: line {error.lineno}: not valid Python ({error.msg})") from None
+    names: list[str] = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call):
+            called = node.func.attr if isinstance(node.func, ast.Attribute) else getattr(node.func, "id", None)
+            if called == need_datasets.__name__:
+                names += [arg.value for arg in node.args
+                          if isinstance(arg, ast.Constant) and isinstance(arg.value, str)]
+    return tuple(dict.fromkeys(names))
+
+
+def default_output_dir(tutorial: Tutorial) -> Path:
+    """``tutorials-output/<NN_name>/`` under the current folder: where ``seqlab tutorials run`` writes by default."""
+    return Path.cwd() / OUTPUT_FOLDER / tutorial.path.stem
+
+
+def run_tutorial(tutorial: Tutorial, *, fast_mode: bool = False, out: Path | None = None) -> int:
     """Run a tutorial as a script in a fresh Python process; returns its exit code.
 
-    Its output goes to this process's terminal. ``fast_mode`` sets ``SEQLAB_FAST=1``;
-    ``figures`` sets ``SEQLAB_FIGURES``.
+    Its output goes to this process's terminal. ``fast_mode`` sets ``SEQLAB_FAST=1``; figures and
+    the files the tutorial writes go to ``out`` (``SEQLAB_FIGURES``; default ``default_output_dir``).
+    A dataset it needs that is missing raises a one-line ``SeqlabError`` before it starts.
     """
+    tutorial.check_datasets()
+    out = default_output_dir(tutorial) if out is None else Path(out)
+    out.mkdir(parents=True, exist_ok=True)
     env = dict(os.environ)
     env[FAST_ENV] = "1" if fast_mode else "0"
-    if figures is not None:
-        env[FIGURES_ENV] = str(figures)
+    env[FIGURES_ENV] = str(out.resolve())
     return subprocess.run([sys.executable, str(tutorial.path)], env=env, cwd=tutorial.path.parent,
                           check=False).returncode
 

@@ -1,8 +1,6 @@
-"""Loaders of the shared datasets: sizes from MANIFEST.md, format traps, clear errors."""
+"""Loaders of the datasets: sizes from MANIFEST.md, format traps, clear errors; the bundled copies without any setup."""
 
 from __future__ import annotations
-
-import hashlib
 
 import pytest
 from hypothesis import given
@@ -10,8 +8,6 @@ from hypothesis import strategies as st
 
 from seqlab.data import (
     TaggedSentence,
-    dataset_file,
-    download,
     format_conll,
     load_airline,
     load_fra_eng,
@@ -25,7 +21,6 @@ from seqlab.data import (
     parse_conll,
     parse_parallel,
 )
-from seqlab.data.download import SOURCES, RemoteFile
 from seqlab.errors import SeqlabError
 
 
@@ -75,21 +70,31 @@ def test_small_corpora(data_dir):
     assert (len(months), months[0], months[-1], values[0], values[-1]) == (144, "1949-01", "1960-12", 112.0, 432.0)
 
 
-def test_missing_file_is_named(tmp_path):
-    with pytest.raises(SeqlabError, match=r"wnut17/wnut17train.conll not found"):
+def test_missing_file_is_named_with_the_command_that_gets_it(tmp_path):
+    with pytest.raises(SeqlabError, match=r"dataset wnut17 not found \(looked in .*\); "
+                                          r"get it with: seqlab data get wnut17 --dest"):
         load_wnut17("train", tmp_path)
     with pytest.raises(SeqlabError, match="split"):
         load_wnut17("validation", tmp_path)
-    with pytest.raises(SeqlabError, match="does not exist"):
-        dataset_file("x", tmp_path / "nowhere")
 
 
-def test_data_dir_from_environment(monkeypatch, data_dir):
+def test_the_bundled_datasets_load_with_nothing_set(places):
+    texts, labels = load_sentence_polarity()
+    assert (len(texts), labels.count(1)) == (10_662, 5_331)
+    months, values = load_airline()
+    assert (len(months), values[:3]) == (144, [112.0, 118.0, 132.0])
+    assert load_tiny_shakespeare_file() == load_tiny_shakespeare()
+    assert load_fra_eng(max_pairs=3, normalize_spaces=False)[2] == ("Run!", "Cours\u202f!")
+    with pytest.raises(SeqlabError, match=r"get it with: seqlab data get gutenberg$"):
+        load_gutenberg()
+
+
+def test_data_dir_from_environment(monkeypatch, data_dir, places):
     monkeypatch.setenv("SEQLAB_DATA_DIR", str(data_dir))
-    assert load_airline()[1][:3] == [112.0, 118.0, 132.0]
+    assert len(load_timemachine().split()) == 32_306
     monkeypatch.delenv("SEQLAB_DATA_DIR")
-    with pytest.raises(SeqlabError, match="SEQLAB_DATA_DIR"):
-        load_airline()
+    with pytest.raises(SeqlabError, match="seqlab data get timemachine"):
+        load_timemachine()
 
 
 def test_parse_conll_separators_and_bad_lines():
@@ -120,32 +125,3 @@ def test_parse_parallel_round_trip(pairs):
     parsed = parse_parallel(lines)
     assert parsed == [(normalize_french_spaces(s), normalize_french_spaces(t)) for s, t in pairs]
     assert all("\u202f" not in s + t and "\u00a0" not in s + t for s, t in parsed)
-
-
-def test_download_verifies_sha256_from_local_sources(tmp_path):
-    import zipfile
-
-    source = tmp_path / "remote"
-    source.mkdir()
-    (source / "a.txt").write_bytes(b"alpha\n")
-    with zipfile.ZipFile(source / "pack.zip", "w") as zipped:
-        zipped.writestr("pack/b.txt", b"beta\n")
-    sha = {name: hashlib.sha256(data).hexdigest() for name, data in [("a", b"alpha\n"), ("b", b"beta\n")]}
-    table = {"toy": [RemoteFile("toy/a.txt", (source / "a.txt").as_uri(), sha["a"]),
-                     RemoteFile("toy/b.txt", (source / "pack.zip").as_uri(), sha["b"], member="pack/b.txt")]}
-    paths = download("toy", tmp_path / "data", sources=table)
-    assert [p.read_bytes() for p in paths] == [b"alpha\n", b"beta\n"]
-    bad = {"toy": [RemoteFile("toy/c.txt", (source / "a.txt").as_uri(), "0" * 64)]}
-    with pytest.raises(SeqlabError, match="sha256"):
-        download("toy", tmp_path / "data", sources=bad)
-    assert not (tmp_path / "data" / "toy" / "c.txt").exists()
-    with pytest.raises(SeqlabError, match="expected one of"):
-        download("nope", tmp_path)
-
-
-def test_download_table_matches_the_shared_checksums(data_dir):
-    recorded = dict(line.split()[::-1] for line in (data_dir / "SHA256SUMS").read_text().splitlines() if line)
-    listed = {remote.path: remote.sha256 for files in SOURCES.values() for remote in files}
-    assert listed.keys() - {"gutenberg/README"} <= recorded.keys()
-    assert all(recorded[path] == sha for path, sha in listed.items())
-    assert all(remote.url.startswith(("https://", "http://")) for files in SOURCES.values() for remote in files)

@@ -2,7 +2,10 @@
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
+from seqlab.data.locate import bundled_root
 from seqlab.errors import SeqlabError
 from seqlab.series.backtest import rolling_origin
 from seqlab.series.baselines import naive, sarima_forecaster, seasonal_naive
@@ -34,6 +37,50 @@ def test_csv_errors_name_file_line_and_field(tmp_path, body, message):
     path.write_text(body)
     with pytest.raises(SeqlabError, match=message):
         read_csv_series(path)
+
+
+def test_csv_saved_by_excel_with_a_bom_and_windows_line_endings(tmp_path):
+    path = tmp_path / "excel.csv"
+    path.write_bytes(b"\xef\xbb\xbfMonth,Units\r\n2020-01,5\r\n2020-02,6\r\n\r\n")
+    series = read_csv_series(path, date_column="month")
+    assert series.columns == ("Units",) and series.freq == "M"
+    np.testing.assert_array_equal(series.values[:, 0], [5, 6])
+
+
+def test_csv_in_another_encoding_is_named_with_the_option_to_pass(tmp_path):
+    path = tmp_path / "ventes.csv"
+    path.write_bytes("date,caf\u00e9\n2020-01,5\n2020-02,6\n".encode("latin-1"))
+    with pytest.raises(SeqlabError, match=r"ventes\.csv: not valid utf-8 \(.*line 1\); pass the file's encoding"):
+        read_csv_series(path)
+    assert read_csv_series(path, encoding="latin-1").columns == ("caf\u00e9",)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(st.lists(st.floats(-1e6, 1e6, allow_nan=False), min_size=2, max_size=2), min_size=2, max_size=30),
+       st.sampled_from(["1949-01", "2001-12"]), st.booleans(), st.sampled_from(["\n", "\r\n"]))
+def test_csv_series_round_trip(tmp_path, rows, start, bom, newline):
+    dates = np.arange(np.datetime64(start, "M"), np.datetime64(start, "M") + len(rows))
+    lines = ["date,a,b", *(f"{d},{a!r},{b!r}" for d, (a, b) in zip(dates, rows))]
+    path = tmp_path / "series.csv"
+    path.write_bytes((b"\xef\xbb\xbf" if bom else b"") + newline.join(lines).encode())
+    series = read_csv_series(path)
+    assert series.columns == ("a", "b") and series.freq == "M"
+    np.testing.assert_array_equal(series.dates, dates)
+    np.testing.assert_array_equal(series.values, np.array(rows))  # repr of a float reads back exactly
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(st.text(st.characters(blacklist_categories=["Cs"]), max_size=12), min_size=1, max_size=4))
+def test_csv_series_with_random_lines_parses_or_names_the_file_and_line(tmp_path, body):
+    path = tmp_path / "random.csv"
+    path.write_text("date,y\n2020-01,1\n" + "\n".join(body), encoding="utf-8")
+    try:
+        read_csv_series(path)
+    except SeqlabError as error:
+        message = str(error)
+        assert "\n" not in message and message.startswith(f"{path}: ")
+        whole_file = ("no data rows", "not regular", "needs at least 2 dates")  # not about one line
+        assert "line " in message or any(reason in message for reason in whole_file), message
 
 
 def test_frequency_inference():
@@ -103,8 +150,8 @@ def test_baselines_and_rolling_origin():
     assert bt.metrics(y[:6], m=1, last_points=True)["mae"] == pytest.approx(np.mean([2, 8, 8]))
 
 
-def test_airline_baselines_match_the_classic_fit(data_dir):
-    series = load_airline(data_dir)
+def test_airline_baselines_match_the_classic_fit():
+    series = load_airline(bundled_root())  # the bundled copy: the pinned bytes of the shared file
     assert len(series) == 144 and series.freq == "M" and series.index_of("1959-01") == 120
     y = series.values[:, 0]
     forecast = sarima_forecaster(y, y, horizon=6, m=12, log=True)

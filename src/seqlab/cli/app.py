@@ -16,7 +16,7 @@ import sys
 import typer
 from rich.console import Console
 
-from seqlab.cli import configs, demo, diagnose, embed, experiment, params, tokenize, train, tutorials, use
+from seqlab.cli import configs, data, demo, diagnose, embed, experiment, params, tokenize, train, tutorials, use
 from seqlab.errors import SeqlabError
 
 app = typer.Typer(
@@ -53,6 +53,7 @@ app.command("demo")(demo.demo)
 app.add_typer(diagnose.diagnose_app, name="diagnose")
 app.add_typer(experiment.experiment_app, name="experiment")
 app.add_typer(tutorials.tutorials_app, name="tutorials")
+app.add_typer(data.data_app, name="data")
 app.command("params")(params.params)
 # text and embeddings
 app.add_typer(tokenize.tokenize_app, name="tokenize")

@@ -1,6 +1,9 @@
-"""From ids to batches: datasets, collation, samplers, and the bundled and shared corpora.
+"""From ids to batches: datasets, collation, samplers; the datasets seqlab knows and readers for users' files.
 
-The trip: ``ids -> Dataset -> BucketBatchSampler -> collate_* -> Batch``.
+The trip: ``ids -> Dataset -> BucketBatchSampler -> collate_* -> Batch``. The datasets are listed
+in ``registry`` (``DATASETS``), found by ``locate`` (a path, ``$SEQLAB_DATA_DIR``, the per-user
+folder, the bundled copy), fetched by ``download`` (``seqlab data get``) and read by ``loaders``;
+``readers`` reads users' text, CSV/TSV, JSON Lines and CoNLL files.
 
 Example:
     >>> from functools import partial
@@ -24,13 +27,9 @@ from seqlab.data.batching import (
     unpad,
 )
 from seqlab.data.corpora import bundled_path, data_dir, load_tiny_shakespeare, split_fraction
-from seqlab.data.datasets import ClassificationData, LanguageModelData, ParallelData, TaggingData
-from seqlab.data.download import SOURCES, download
+from seqlab.data.datasets import ClassificationData, LanguageModelData, ParallelData, RandomOffsetBlocks, TaggingData
+from seqlab.data.download import download
 from seqlab.data.loaders import (
-    POLARITY_LABELS,
-    TaggedSentence,
-    dataset_file,
-    format_conll,
     gutenberg_files,
     load_airline,
     load_fra_eng,
@@ -39,21 +38,37 @@ from seqlab.data.loaders import (
     load_timemachine,
     load_tiny_shakespeare_file,
     load_wnut17,
+)
+from seqlab.data.locate import Location, dataset_file, locate, user_data_dir
+from seqlab.data.readers import (
+    POLARITY_LABELS,
+    TaggedSentence,
+    format_conll,
     normalize_french_spaces,
     parse_conll,
     parse_parallel,
+    read_conll_file,
+    read_csv_rows,
+    read_labelled_file,
+    read_lines,
+    read_parallel_file,
+    read_polarity_folder,
 )
+from seqlab.data.registry import DATASETS, Dataset, get_dataset
 from seqlab.data.samplers import BucketBatchSampler, padding_fraction
 
 __all__ = [
+    "DATASETS",
     "IGNORE_INDEX",
     "POLARITY_LABELS",
-    "SOURCES",
     "Batch",
     "BucketBatchSampler",
     "ClassificationData",
+    "Dataset",
     "LanguageModelData",
+    "Location",
     "ParallelData",
+    "RandomOffsetBlocks",
     "TaggedSentence",
     "TaggingData",
     "bundled_path",
@@ -65,6 +80,7 @@ __all__ = [
     "dataset_file",
     "download",
     "format_conll",
+    "get_dataset",
     "gutenberg_files",
     "load_airline",
     "load_fra_eng",
@@ -74,12 +90,20 @@ __all__ = [
     "load_tiny_shakespeare",
     "load_tiny_shakespeare_file",
     "load_wnut17",
+    "locate",
     "normalize_french_spaces",
     "pack",
     "pad_sequences",
     "padding_fraction",
     "parse_conll",
     "parse_parallel",
+    "read_conll_file",
+    "read_csv_rows",
+    "read_labelled_file",
+    "read_lines",
+    "read_parallel_file",
+    "read_polarity_folder",
     "split_fraction",
     "unpad",
+    "user_data_dir",
 ]

@@ -1,38 +1,38 @@
-"""Bundled corpora and the shared data folder.
+"""Bundled corpora and the data folder.
 
-Small datasets ship inside the package (``seqlab/data/bundled``, with ATTRIBUTION.md);
-larger ones are found through the ``SEQLAB_DATA_DIR`` environment variable or an explicit path.
+Small datasets ship inside the package (``seqlab/data/bundled``, with ATTRIBUTION.md); the
+others are found by ``seqlab.data.locate`` in a data folder (an explicit path, ``$SEQLAB_DATA_DIR``
+or the per-user folder that ``seqlab data get`` fills).
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
-from importlib import resources
 from pathlib import Path
 
+from seqlab.data.locate import bundled_root, download_dir
 from seqlab.errors import SeqlabError
+from seqlab.files import read_text
 
 TINY_SHAKESPEARE_SHA256 = "86c4e6aa9db7c042ec79f339dcb96d42b0075e16b8fc2e86bf0ca57e2dc565ed"
 
 
 def bundled_path(name: str) -> Path:
     """The path of a file or folder bundled in ``seqlab/data/bundled``."""
-    path = Path(str(resources.files("seqlab.data") / "bundled" / name))
+    path = bundled_root() / name
     if not path.exists():
         raise SeqlabError(f"bundled file {name!r} is missing from the installed package ({path})")
     return path
 
 
 def data_dir(path: str | os.PathLike | None = None) -> Path:
-    """The shared data folder: ``path`` if given, else ``$SEQLAB_DATA_DIR``."""
-    value = path if path is not None else os.environ.get("SEQLAB_DATA_DIR")
-    if not value:
-        raise SeqlabError("no data folder: pass a path or set SEQLAB_DATA_DIR to the folder of datasets")
-    folder = Path(value)
-    if not folder.is_dir():
-        raise SeqlabError(f"data folder {folder} does not exist")
-    return folder
+    """The data folder a user writes to: ``path`` if given, else ``$SEQLAB_DATA_DIR``, else the per-user folder.
+
+    It is where ``seqlab data get`` puts datasets; it may not exist yet. To find a dataset, use
+    ``seqlab.data.locate``, which also looks in the other places.
+    """
+    return download_dir(path)
 
 
 def sha256_of(path: Path) -> str:
@@ -45,7 +45,7 @@ def sha256_of(path: Path) -> str:
 
 def load_tiny_shakespeare() -> str:
     """Tiny Shakespeare (1,115,394 characters, 65 distinct), bundled with seqlab."""
-    return bundled_path("tinyshakespeare.txt").read_text(encoding="utf-8")
+    return read_text(bundled_path("tinyshakespeare.txt"))
 
 
 def split_fraction(text: str, train_fraction: float = 0.9) -> tuple[str, str]:

@@ -1,160 +1,188 @@
-"""Download the shared datasets from their published sources, verifying every file's sha256.
+"""Fetch a dataset from its pinned source with pooch, verify every file's sha256, and put it in place.
 
-For users who are online; the tests never call it. Each dataset is a list of files; a file comes
-either straight from a URL or as a member of a zip archive at a URL. A file whose sha256 differs
-from the one recorded in the data folder's MANIFEST.md is deleted and reported, never kept.
+``download("wnut17")`` fetches the files listed in ``seqlab.data.registry`` into a data folder
+(``dest``, else ``$SEQLAB_DATA_DIR``, else the per-user folder; see ``seqlab.data.locate``), as
+``<folder>/wnut17/wnut17train.conll`` and so on. pooch does the transfer, checks a raw file's
+sha256 (and a zip archive's published hash, where there is one) and unpacks zip members; each
+member's sha256 is checked here. A file that does not match is deleted, never kept: the download
+happens in a staging folder inside the destination and only verified files are renamed into place.
+Files already present with the right sha256 are not fetched again.
+
+When a source cannot be reached, the ``SeqlabError`` names the URL and says how to place the
+file by hand: the exact path and the sha256 to check.
 
 Example:
-    >>> download("wnut17", "data")   # doctest: +SKIP
-    [PosixPath('data/wnut17/wnut17train.conll'), ...]
+    >>> download("wnut17")                                   # doctest: +SKIP
+    [PosixPath('/home/me/.local/share/seqlab/datasets/wnut17/wnut17train.conll'), ...]
 """
 
 from __future__ import annotations
 
-import hashlib
-import io
+import contextlib
 import logging
 import os
-import urllib.request
+import re
+import shutil
+import tempfile
 import zipfile
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import pooch
+import requests
+
+from seqlab.data.corpora import sha256_of
+from seqlab.data.locate import download_dir
+from seqlab.data.registry import Dataset, RemoteFile, get_dataset
 from seqlab.errors import SeqlabError
-from seqlab.files import write_atomic
 
 log = logging.getLogger(__name__)
 
-
-@dataclass(frozen=True)
-class RemoteFile:
-    """One file of a dataset: where it goes, where it comes from, and its sha256."""
-
-    path: str  # relative to the data folder, e.g. "wnut17/wnut17train.conll"
-    url: str
-    sha256: str
-    member: str | None = None  # the member's name when ``url`` is a zip archive
+# A progress bar as pooch drives one: ``total`` is set, then ``update(n)``, ``reset()``, ``close()``.
+ProgressFactory = Callable[[str], object]
 
 
-_GH = "https://raw.githubusercontent.com"
-_CHAR_RNN = f"{_GH}/karpathy/char-rnn/6f9487a6fe5b420b7ca9afb0d7c078e37c1d1b4e/data/tinyshakespeare"
-_WNUT = f"{_GH}/leondz/emerging_entities_17/e52a2d2a71ac1a051ca2d532eef28653c5c02603"
-_SKTIME = f"{_GH}/sktime/sktime/7bd7d1620c0656f3210eeb850bb1c0034159ee47/sktime/datasets/data/Airline"
-_NLTK_DATA = f"{_GH}/nltk/nltk_data/5db857e6f7df11eabb5e5665836db9ec8df07e28/packages/corpora"
-_GUTENBERG = f"{_GH}/yaushing/coursework/030b14e8d829e80362eb0d22c3fa8a1e93e5315c/nltk_data/corpora/gutenberg"
-_D2L = "http://d2l-data.s3-accelerate.amazonaws.com"
+def download(dataset: str | Dataset, dest: str | os.PathLike | None = None, *, timeout: float = 60.0,
+             progress: ProgressFactory | None = None) -> list[Path]:
+    """Fetch ``dataset`` (a name or a ``Dataset``) into a data folder; return its files' paths in table order.
 
-_GUTENBERG_SHA256 = {
-    "austen-emma.txt": "71b0923d75fcf2f1faa897b22da8de8e2476d7478a2b22388eb58a3420e00215",
-    "austen-persuasion.txt": "cec097657cbfeb62aafe178973f514fa07ab66a5e28ea025ebd5d51ca870e40f",
-    "austen-sense.txt": "57b169c7cfa502896dee25bd66616f61cc1d21084caf31f015176ee46fda9718",
-    "blake-poems.txt": "840897a66e23a47dd1fd56b864f421b2be0af074dc081244f7995bf26939eee9",
-    "bryant-stories.txt": "5d86761f8609a6501c0bf9c00e4dd7e391681eb179bcb3bd61c43b5aa0f53b68",
-    "burgess-busterbrown.txt": "d3e237c6e895644b573dd47b0b35a6474ed559e1d0a0fd2ed525b95087c17d5b",
-    "carroll-alice.txt": "5ce9042c0d8536b072b61d4c7c4e6d70c72d9dbb5f3d816261326d9280749266",
-    "chesterton-ball.txt": "c6b6d4e8c09a3f49a09f37f4e47663d4d6f048b62d86c70ccafdfd8f27059a58",
-    "chesterton-brown.txt": "67027976205b4b30e367c704807f56c8ffac3e8ea6037d993e57ab1fe28447ec",
-    "chesterton-thursday.txt": "8b431a2a8db84089cd6f83fa66610c3b12c04114609df6e90137c0c58f2c5493",
-    "edgeworth-parents.txt": "d36ac7a257467d242e1c3e3ae98d054853109873aa0899db25d045af619ad6f6",
-    "melville-moby_dick.txt": "ff7424f923506564f5806983c046be4b60f50edcd48d327abf795dabb5eaa7f7",
-    "milton-paradise.txt": "49028a77c557de1459e96c026edbe72997be2d9015925f7baefb793cd6fe706f",
-    "shakespeare-caesar.txt": "7c46bd32fc84d9596bcad55b61ec3c1a390239acb190b286422855aafc2774b3",
-    "shakespeare-hamlet.txt": "1eceab7027ad7e0cc25c6b6aadcb2e6bb070395cb2085f775ac732d63d5db240",
-    "shakespeare-macbeth.txt": "d4a204352cfe5924cbae76f764225d120e9f7617d39cb8c949dedd3f306353ac",
-    "whitman-leaves.txt": "93ebaf1dccc8f1514b4b1c2f52e64e81829113fc58cff63fb51ada0c72f99c3e",
-}
+    Args:
+        dest: the data folder; the files go to ``dest/<name>/``. Default ``$SEQLAB_DATA_DIR``,
+            else the per-user folder.
+        timeout: seconds to wait for a server before giving up.
+        progress: called with a label (the file or archive name) for each transfer; returns a
+            progress bar pooch can drive (``total``, ``update``, ``reset``, ``close``). None: no bar.
 
-SOURCES: dict[str, list[RemoteFile]] = {
-    "tinyshakespeare": [
-        RemoteFile("tinyshakespeare/input.txt", f"{_CHAR_RNN}/input.txt",
-                   "86c4e6aa9db7c042ec79f339dcb96d42b0075e16b8fc2e86bf0ca57e2dc565ed"),
-    ],
-    "timemachine": [
-        RemoteFile("timemachine/timemachine.txt", f"{_D2L}/timemachine.txt",
-                   "8424dbd9532ac81f7e5f0b6add90e6952baea29158309d7d1bf3884f4e12c516"),
-    ],
-    "fra-eng": [
-        RemoteFile("fra-eng/fra.txt", f"{_D2L}/fra-eng.zip",
-                   "0bb85dbaa1c896844649094d7eaf2e34bee34e84fe362b26ce7e8f2e12aae104", member="fra-eng/fra.txt"),
-        RemoteFile("fra-eng/_about.txt", f"{_D2L}/fra-eng.zip",
-                   "79f39a53dbddaf7ab43c801f231089174a611f23987244056f9e3cb5aa79358b", member="fra-eng/_about.txt"),
-    ],
-    "sentence_polarity": [
-        RemoteFile(f"sentence_polarity/{name}", f"{_NLTK_DATA}/sentence_polarity.zip", sha,
-                   member=f"sentence_polarity/{name}")
-        for name, sha in [
-            ("rt-polarity.pos", "c2dc6b2f55bcf725725372916287cc3f8f9b19402edaa9167de5287cb3ade421"),
-            ("rt-polarity.neg", "614274f81185a850e5a88d533d4679f916d6f62e9af6f0b4ec71fb94bf466ea5"),
-            ("README.txt", "94a2b97849746338d5f9533cdd8086ca11ffe6de168ec9f3d64d662fa733ecd3"),
-        ]
-    ],
-    "wnut17": [
-        RemoteFile(f"wnut17/{name}", f"{_WNUT}/{name}", sha)
-        for name, sha in [
-            ("wnut17train.conll", "731820e13f71af324c6b55a1575ec2ce59fbaa2a0806f8f0400b98d56cd6a7a5"),
-            ("emerging.dev.conll", "e053b752b8155113ca66e7db08af5f2f5f43ab993694e4774f1ec5bad42312d8"),
-            ("emerging.test.annotated", "2aa79b764e56ec9264a1b30fdd9b70195bd00ff400b62edd8f399d5f13c178f0"),
-        ]
-    ],
-    "gutenberg": [
-        RemoteFile(f"gutenberg/{name}", f"{_GUTENBERG}/{name}", sha) for name, sha in _GUTENBERG_SHA256.items()
-    ],
-    "airline": [
-        RemoteFile("airline/Airline.csv", f"{_SKTIME}/Airline.csv",
-                   "28af0eb869db6d9fbd31d5af03993a0cbf36c0857c3eb046a068c094b60da851"),
-    ],
-}
-
-
-def download(name: str, dest: str | os.PathLike, timeout: float = 60.0,
-             sources: dict[str, list[RemoteFile]] | None = None) -> list[Path]:
-    """Fetch dataset ``name`` into ``dest/<name>/``, verify each sha256, and return the paths.
-
-    Files already present with the right sha256 are not fetched again. ``sources`` replaces
-    ``SOURCES`` (tests pass ``file://`` addresses).
+    Raises:
+        SeqlabError: unknown name; a source that cannot be reached (the message says how to place
+            the file by hand); a file whose sha256 differs from the pinned one (nothing is kept).
     """
-    table = SOURCES if sources is None else sources
-    if name not in table:
-        raise SeqlabError(f"dataset: expected one of {sorted(table)}, got {name!r}")
-    dest = Path(dest)
-    archives: dict[str, bytes] = {}  # one fetch per archive, shared by its members
-    written = []
-    for remote in table[name]:
-        target = dest / remote.path
-        if target.is_file() and _sha256(target.read_bytes()) == remote.sha256:
-            written.append(target)
-            continue
-        if remote.member is None:
-            data = _fetch(remote.url, timeout)
-        else:
-            if remote.url not in archives:
-                archives[remote.url] = _fetch(remote.url, timeout)
-            data = _extract(archives[remote.url], remote.member, remote.url)
-        digest = _sha256(data)
-        if digest != remote.sha256:
-            raise SeqlabError(f"{remote.path}: sha256 {digest} from {remote.url} differs from the recorded "
-                              f"{remote.sha256}; the file was not saved")
-        write_atomic(target, data)
-        log.info("downloaded %s (%d bytes) from %s", target, len(data), remote.url)
-        written.append(target)
-    return written
-
-
-def _fetch(url: str, timeout: float) -> bytes:
+    if isinstance(dataset, str):
+        dataset = get_dataset(dataset)
+    folder = download_dir(dest)
+    targets = {remote.path: folder / remote.path for remote in dataset.files}
+    todo = [remote for remote in dataset.files if not _is_verified(targets[remote.path], remote.sha256)]
+    if not todo:
+        log.info("%s: all %d files already in %s", dataset.name, len(targets), folder)
+        return list(targets.values())
+    folder.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".seqlab-get-{dataset.name}-", dir=folder))
     try:
-        with urllib.request.urlopen(url, timeout=timeout) as response:
-            return response.read()
-    except OSError as error:
-        raise SeqlabError(f"could not download {url}: {error}") from error
+        with _pooch_quiet():
+            for index, (url, group) in enumerate(_by_url(todo).items()):
+                # one staging folder per fetch: two URLs may end in the same file name
+                fetched = _fetch(url, group, staging / str(index), timeout, progress, dataset, targets)
+                for remote in group:
+                    _check(fetched[remote.path], remote, url)
+                    targets[remote.path].parent.mkdir(parents=True, exist_ok=True)
+                    os.chmod(fetched[remote.path], _usual_mode())  # pooch's temporary files are 0600
+                    os.replace(fetched[remote.path], targets[remote.path])
+                    log.info("%s: %s (%d bytes, sha256 verified) from %s", dataset.name, targets[remote.path],
+                             remote.size, url)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return list(targets.values())
 
 
-def _extract(archive: bytes, member: str, url: str) -> bytes:
-    with zipfile.ZipFile(io.BytesIO(archive)) as zipped:
-        try:
-            return zipped.read(member)
-        except KeyError as error:
-            raise SeqlabError(f"{url}: the archive has no member {member!r}") from error
+def _by_url(remotes: list[RemoteFile]) -> dict[str, list[RemoteFile]]:
+    """The files grouped by the URL they come from (the members of one archive share a fetch)."""
+    groups: dict[str, list[RemoteFile]] = {}
+    for remote in remotes:
+        groups.setdefault(remote.url, []).append(remote)
+    return groups
 
 
-def _sha256(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
+def _fetch(url: str, group: list[RemoteFile], where: Path, timeout: float, progress: ProgressFactory | None,
+           dataset: Dataset, targets: dict[str, Path]) -> dict[str, Path]:
+    """Download ``url`` into ``where`` with pooch; the staged file of each of ``group``'s data paths."""
+    name = url.rsplit("/", 1)[-1]
+    downloader = pooch.HTTPDownloader(progressbar=progress(name) if progress else False, timeout=timeout)
+    archive = group[0].member is not None
+    try:
+        if not archive:
+            fetched = pooch.retrieve(url, known_hash=f"sha256:{group[0].sha256}", fname=name, path=where,
+                                     downloader=downloader)
+            return {group[0].path: Path(fetched)}
+        unzip = pooch.Unzip(members=[remote.member for remote in group], extract_dir="members")
+        pooch.retrieve(url, known_hash=group[0].archive_hash, fname=name, path=where, processor=unzip,
+                       downloader=downloader)
+    except requests.exceptions.RequestException as error:
+        if error.response is not None:
+            error.response.close()  # pooch streams: an error response still holds its connection open
+        raise SeqlabError(_unreachable(url, _reason(error, timeout), group[0], dataset, targets)) from None
+    except zipfile.BadZipFile:
+        raise SeqlabError(f"{dataset.name}: the download from {url} is not a zip archive; nothing was kept") from None
+    except ValueError as error:
+        if "hash" not in str(error):  # pooch refuses the URL itself (an unknown protocol)
+            raise SeqlabError(f"{dataset.name}: cannot download {url}: {_first_sentence(error)}") from None
+        pinned = group[0].archive_hash if archive else f"sha256:{group[0].sha256}"
+        raise SeqlabError(f"{dataset.name}: the download from {url} does not match the pinned {pinned}; "
+                          f"nothing was kept ({_first_sentence(error)})") from None
+    staged = {}
+    for remote in group:
+        member = where / "members" / remote.member
+        if not member.is_file():
+            raise SeqlabError(f"{dataset.name}: the archive {url} has no member {remote.member!r}; nothing was kept")
+        staged[remote.path] = member
+    return staged
+
+
+def _check(path: Path, remote: RemoteFile, url: str) -> None:
+    digest = sha256_of(path)
+    if digest != remote.sha256:
+        raise SeqlabError(f"{remote.path}: the file from {url} has sha256 {digest}, expected the pinned "
+                          f"{remote.sha256}; nothing was kept")
+
+
+def _unreachable(url: str, reason: str, remote: RemoteFile, dataset: Dataset, targets: dict[str, Path]) -> str:
+    target = targets[remote.path]
+    if remote.member is None:
+        by_hand = f"save that file as {target} and check its sha256 is {remote.sha256}"
+    else:
+        by_hand = (f"take {remote.member} from that zip, save it as {target} and check its sha256 is "
+                   f"{remote.sha256}")
+    others = len(dataset.files) - 1
+    more = f"; `seqlab data info {dataset.name}` lists the other {others} file(s)" if others else ""
+    return f"could not download {url} ({reason}); to place it by hand, {by_hand}{more}"
+
+
+def _reason(error: requests.exceptions.RequestException, timeout: float) -> str:
+    """A few words for why a request failed, without the stack of wrapped exceptions."""
+    if isinstance(error, requests.exceptions.HTTPError) and error.response is not None:
+        return f"HTTP {error.response.status_code} {error.response.reason}".strip()
+    if isinstance(error, requests.exceptions.Timeout):
+        return f"no answer within {timeout:g} s"
+    errno_text = re.search(r"\[Errno -?\d+\] ([^'\")\]]+)", str(error))
+    if errno_text:
+        return errno_text.group(1).strip()
+    return type(error).__name__
+
+
+def _first_sentence(error: Exception) -> str:
+    return " ".join(str(error).split(". ")[0].split())
+
+
+def _usual_mode() -> int:
+    """The mode ``open`` gives a new file (0o666 less the umask), so a shared data folder stays readable."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
+def _is_verified(path: Path, sha256: str) -> bool:
+    return path.is_file() and sha256_of(path) == sha256
+
+
+@contextlib.contextmanager
+def _pooch_quiet() -> Iterator[None]:
+    """pooch's logger writes to stderr itself; the library only logs through its own loggers."""
+    logger = pooch.get_logger()
+    level = logger.level
+    logger.setLevel(logging.WARNING)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
+
+
+__all__ = ["ProgressFactory", "download"]

@@ -13,16 +13,13 @@ Example:
 
 from __future__ import annotations
 
-import csv
-import io
-import json
 from pathlib import Path
 
 import torch
 
 from seqlab.data.loaders import POLARITY_LABELS, load_sentence_polarity
+from seqlab.data.readers import read_labelled_file, read_polarity_folder
 from seqlab.errors import SeqlabError
-from seqlab.files import read_text
 
 FILE_SUFFIXES = (".csv", ".tsv", ".jsonl")
 
@@ -33,23 +30,18 @@ def read_labelled_texts(path: str | Path | None = None, text_column: str = "text
 
     ``path`` is a folder holding ``rt-polarity.neg`` and ``rt-polarity.pos`` (labels neg, pos), or
     a ``.csv`` / ``.tsv`` file with a header naming ``text_column`` and ``label_column``, or a
-    ``.jsonl`` file of objects with those keys.
+    ``.jsonl`` file of objects with those keys (``seqlab.data.readers``).
     """
     if path is None:
         texts, labels = load_sentence_polarity()
         return texts, labels, list(POLARITY_LABELS)
     path = Path(path)
     if path.is_dir():
-        texts, labels = _polarity_folder(path)
+        texts, labels = read_polarity_folder(path)
         return texts, labels, list(POLARITY_LABELS)
     if not path.is_file():
         raise SeqlabError(f"data.path: {path} does not exist")
-    suffix = path.suffix.lower()
-    if suffix not in FILE_SUFFIXES:
-        raise SeqlabError(f"data.path: expected a folder or a {', '.join(FILE_SUFFIXES)} file, got {path.name}")
-    text = read_text(path)
-    rows = _jsonl_rows(path, text, text_column, label_column) if suffix == ".jsonl" else \
-        _table_rows(path, text, "\t" if suffix == ".tsv" else ",", text_column, label_column)
+    rows = read_labelled_file(path, text_column, label_column)
     if not rows:
         raise SeqlabError(f"{path}: expected labelled rows, found none")
     names = sorted({label for _, label in rows})
@@ -75,53 +67,6 @@ def split_indices(n: int, val_fraction: float = 0.1, seed: int = 0, limit: int |
     bounds = [round(n * k / folds) for k in range(folds + 1)]
     held = set(range(bounds[fold], bounds[fold + 1]))
     return [order[i] for i in range(n) if i not in held], [order[i] for i in sorted(held)]
-
-
-def _polarity_folder(path: Path) -> tuple[list[str], list[int]]:
-    texts, labels = [], []
-    for label, name in enumerate(POLARITY_LABELS):
-        file = path / f"rt-polarity.{name}"
-        if not file.is_file():
-            raise SeqlabError(f"{path}: expected the files rt-polarity.neg and rt-polarity.pos, {file.name} is missing")
-        for line in read_text(file).splitlines():
-            if line.strip():
-                texts.append(line.strip())
-                labels.append(label)
-    return texts, labels
-
-
-def _jsonl_rows(path: Path, text: str, text_column: str, label_column: str) -> list[tuple[str, str]]:
-    rows = []
-    for number, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError as error:
-            raise SeqlabError(f"{path}, line {number}: not valid JSON ({error.msg})") from None
-        for key in (text_column, label_column):
-            if not isinstance(record, dict) or key not in record:
-                raise SeqlabError(f"{path}, line {number}: expected a JSON object with key {key!r}")
-        rows.append((str(record[text_column]), str(record[label_column])))
-    return rows
-
-
-def _table_rows(path: Path, text: str, delimiter: str, text_column: str, label_column: str) -> list[tuple[str, str]]:
-    reader = csv.DictReader(io.StringIO(text, newline=""), delimiter=delimiter)
-    for key in (text_column, label_column):
-        if reader.fieldnames is None or key not in reader.fieldnames:
-            raise SeqlabError(f"{path}, line 1: expected a column named {key!r}, got {reader.fieldnames}")
-    rows = []
-    try:
-        for row in reader:
-            value, label = row.get(text_column), row.get(label_column)
-            if value is None or label is None or not label.strip():
-                raise SeqlabError(f"{path}, line {reader.line_num}: missing {text_column!r} or {label_column!r}")
-            rows.append((value, label.strip()))
-    except csv.Error as error:
-        raise SeqlabError(f"{path}, line {reader.line_num}: not valid {'TSV' if delimiter == chr(9) else 'CSV'} "
-                          f"({error})") from None
-    return rows
 
 
 __all__ = ["read_labelled_texts", "split_indices"]

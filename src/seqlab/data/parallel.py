@@ -20,9 +20,9 @@ from pathlib import Path
 
 import torch
 
-from seqlab.data.loaders import load_fra_eng, parse_parallel
+from seqlab.data.loaders import load_fra_eng
+from seqlab.data.readers import read_parallel_file
 from seqlab.errors import SeqlabError
-from seqlab.files import read_text
 
 Pair = tuple[str, str]
 
@@ -43,11 +43,7 @@ def read_parallel(path: str | Path | None = None, limit: int | None = None) -> l
     path = Path(path)
     if not path.is_file():
         raise SeqlabError(f"data.path: {path} does not exist (expected a source<TAB>target file)")
-    try:
-        pairs = parse_parallel(read_text(path).splitlines())
-    except SeqlabError as error:
-        raise SeqlabError(f"{path}: {error}") from None
-    return pairs[:limit] if limit is not None else pairs
+    return read_parallel_file(path, max_pairs=limit)
 
 
 def split_parallel(pairs: Sequence[Pair], max_words: int, test_sources: int, val_sources: int,

@@ -2,18 +2,21 @@
 
 A ``TimeSeries`` is a regular calendar index (monthly, weekly, daily or yearly) and a
 (T, F) float array of values, one column per variable. Reading a user's CSV names the file,
-the line and the field of the first bad value, so the user can fix it.
+the line and the field of the first bad value, so the user can fix it. The CSV may come from
+Excel: a UTF-8 byte-order mark and Windows line endings are fine, and a file in another encoding
+is named with the ``encoding`` option to pass (``seqlab.data.readers.read_csv_rows``).
 """
 
 from __future__ import annotations
 
-import csv
 import os
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from seqlab.data.locate import dataset_file
+from seqlab.data.readers import read_csv_rows
 from seqlab.errors import SeqlabError
 
 # the frequencies we know, and the season length each implies
@@ -96,70 +99,74 @@ def infer_frequency(dates: np.ndarray, where: str = "dates") -> str:
 
 
 def read_csv_series(path: str | os.PathLike, date_column: str = "date", value_columns: list[str] | None = None,
-                    ) -> TimeSeries:
+                    encoding: str = "utf-8") -> TimeSeries:
     """Read a CSV whose header names a date column and one or more numeric columns.
 
-    Dates are ISO-like ("1959", "1959-01", "1959-01-31"); values must be finite numbers.
-    Errors name the file, the line (1-based, header = line 1) and the field.
+    Dates are ISO-like ("1959", "1959-01", "1959-01-31"); values must be finite numbers. Column
+    names match without regard to case or surrounding spaces. Errors name the file, the line
+    (1-based, header = line 1) and the field.
 
     Example:
-        >>> from seqlab.data.corpora import bundled_path
-        >>> series = read_csv_series(bundled_path("airline") / "Airline.csv", date_column="Date")
+        >>> series = read_csv_series(dataset_file("airline/Airline.csv"), date_column="Date")
         >>> series.freq, series.columns
         ('M', ('Passengers',))
     """
     path = Path(path)
-    with path.open(newline="", encoding="utf-8") as handle:
-        reader = csv.DictReader(handle)
-        header = reader.fieldnames or []
-        match = {name.strip().lower(): name for name in header}
-        if date_column.lower() not in match:
-            raise SeqlabError(f"{path}: line 1: expected a date column {date_column!r}, found columns {header}")
-        date_key = match[date_column.lower()]
-        if value_columns is None:
-            keys = [name for name in header if name != date_key]
-        else:
-            missing = [name for name in value_columns if name.lower() not in match]
-            if missing:
-                raise SeqlabError(f"{path}: line 1: value column(s) {missing} not found; columns are {header}")
-            keys = [match[name.lower()] for name in value_columns]
-        if not keys:
-            raise SeqlabError(f"{path}: line 1: expected at least one value column besides {date_key!r}")
-        dates, rows = [], []
-        for line, record in enumerate(reader, start=2):
-            if None in record or any(record[key] is None for key in header):
-                raise SeqlabError(f"{path}: line {line}: expected {len(header)} fields, got a different count")
+    header, records = read_csv_rows(path, encoding=encoding)
+    match = {name.lower(): index for index, name in enumerate(header)}
+    if date_column.strip().lower() not in match:
+        raise SeqlabError(f"{path}: line 1: expected a date column {date_column!r}, found columns {header}")
+    date_at = match[date_column.strip().lower()]
+    if value_columns is None:
+        value_at = [index for index in range(len(header)) if index != date_at]
+    else:
+        missing = [name for name in value_columns if name.strip().lower() not in match]
+        if missing:
+            raise SeqlabError(f"{path}: line 1: value column(s) {missing} not found; columns are {header}")
+        value_at = [match[name.strip().lower()] for name in value_columns]
+    if not value_at:
+        raise SeqlabError(f"{path}: line 1: expected at least one value column besides {header[date_at]!r}")
+    dates, rows, lines = [], [], []
+    for line, record in records:
+        if len(record) != len(header):
+            raise SeqlabError(f"{path}: line {line}: expected {len(header)} fields, got {len(record)}")
+        try:
+            dates.append(_parse_date(record[date_at]))
+        except ValueError:
+            raise SeqlabError(f"{path}: line {line}: field {header[date_at]!r}: expected a date such as 1959-01 "
+                              f"or 1959-01-31, got {record[date_at]!r}") from None
+        row = []
+        for index in value_at:
             try:
-                dates.append(_parse_date(record[date_key]))
+                value = float(record[index])
             except ValueError:
-                raise SeqlabError(f"{path}: line {line}: field {date_key!r}: expected a date such as 1959-01 "
-                                  f"or 1959-01-31, got {record[date_key]!r}") from None
-            row = []
-            for key in keys:
-                try:
-                    value = float(record[key])
-                except ValueError:
-                    raise SeqlabError(f"{path}: line {line}: field {key!r}: expected a number, "
-                                      f"got {record[key]!r}") from None
-                if not np.isfinite(value):
-                    raise SeqlabError(f"{path}: line {line}: field {key!r}: expected a finite number, got {value}")
-                row.append(value)
-            rows.append(row)
+                raise SeqlabError(f"{path}: line {line}: field {header[index]!r}: expected a number, "
+                                  f"got {record[index]!r}") from None
+            if not np.isfinite(value):
+                raise SeqlabError(f"{path}: line {line}: field {header[index]!r}: expected a finite number, "
+                                  f"got {value}")
+            row.append(value)
+        rows.append(row)
+        lines.append(line)
     if not rows:
         raise SeqlabError(f"{path}: no data rows after the header")
     stamps = np.array(dates)
     order = np.diff(stamps.astype("datetime64[D]").astype(np.int64))
     if np.any(order <= 0):
-        line = int(np.flatnonzero(order <= 0)[0]) + 3
-        raise SeqlabError(f"{path}: line {line}: field {date_key!r}: dates must increase, "
-                          f"got {stamps[line - 3]} then {stamps[line - 2]}")
+        bad = int(np.flatnonzero(order <= 0)[0]) + 1
+        raise SeqlabError(f"{path}: line {lines[bad]}: field {header[date_at]!r}: dates must increase, "
+                          f"got {stamps[bad - 1]} then {stamps[bad]}")
     freq = infer_frequency(stamps, where=str(path))
-    return TimeSeries(stamps, np.asarray(rows, dtype=np.float64), tuple(keys), freq)
+    return TimeSeries(stamps, np.asarray(rows, dtype=np.float64), tuple(header[index] for index in value_at), freq)
 
 
-def load_airline(data_dir: str | os.PathLike) -> TimeSeries:
-    """Box & Jenkins' Series G, monthly airline passengers 1949-01..1960-12 (``airline/Airline.csv``)."""
-    return read_csv_series(Path(data_dir) / "airline" / "Airline.csv", date_column="Date")
+def load_airline(root: str | os.PathLike | None = None) -> TimeSeries:
+    """Box & Jenkins' Series G, monthly airline passengers 1949-01..1960-12 (``airline/Airline.csv``).
+
+    ``root`` is a data folder; without it the file is found as every dataset is (``seqlab.data.locate``),
+    down to the copy bundled with seqlab.
+    """
+    return read_csv_series(dataset_file("airline/Airline.csv", root), date_column="Date")
 
 
 def load_statsmodels_series(name: str) -> TimeSeries:

@@ -20,10 +20,10 @@ from torch.utils.data import DataLoader
 
 from seqlab.checks import check_integer, check_probability
 from seqlab.data import BucketBatchSampler, TaggedSentence
-from seqlab.data.loaders import load_wnut17, parse_conll
+from seqlab.data.loaders import load_wnut17
+from seqlab.data.readers import read_conll_file
 from seqlab.data.tagging import TaggedWordsData, collate_tagged_words, encode_words
 from seqlab.errors import SeqlabError
-from seqlab.files import read_text
 from seqlab.metrics.tagging import entity_scores
 from seqlab.models.config import TaggerConfig
 from seqlab.models.factory import make_model
@@ -116,10 +116,7 @@ def read_split(path: str | None, split: str, limit: int | None) -> list[TaggedSe
         file = Path(path)
         if not file.is_file():
             raise SeqlabError(f"data.{split}: {file} does not exist (expected a token<TAB>tag CoNLL file)")
-        try:
-            sentences = parse_conll(read_text(file).splitlines())
-        except SeqlabError as error:
-            raise SeqlabError(f"{file}: {error}") from None
+        sentences = read_conll_file(file)
     sentences = [s for s in sentences if s.tokens]
     return sentences[:limit] if limit is not None else sentences
 
