@@ -60,7 +60,8 @@ def word_tokenizer(bert_template: bool):
     tokenizer.add_special_tokens(VOCAB[:6])
     if bert_template:
         tokenizer.post_processor = processors.TemplateProcessing(
-            single="[CLS] $A [SEP]", pair="[CLS] $A [SEP] $B:1 [SEP]:1", special_tokens=[("[CLS]", CLS), ("[SEP]", SEP)])
+            single="[CLS] $A [SEP]", pair="[CLS] $A [SEP] $B:1 [SEP]:1",
+            special_tokens=[("[CLS]", CLS), ("[SEP]", SEP)])
     return tokenizer
 
 

@@ -122,4 +122,6 @@ def save_spec(model) -> Spec | None:
     """The spec of a seqlab GPT, saved as a GPT2LMHeadModel; None for any other model."""
     if not isinstance(model, GPT):
         return None
-    return Spec("GPT2LMHeadModel", model.config, lambda: model, _rules("GPT2LMHeadModel", model.config))
+    # transformers' GPT2Config would otherwise assume GPT-2's 50256, outside a smaller vocabulary
+    return Spec("GPT2LMHeadModel", model.config, lambda: model, _rules("GPT2LMHeadModel", model.config),
+                defaults={"bos_token_id": None, "eos_token_id": None})
