@@ -75,8 +75,10 @@ def hf_reference(transformers) -> Callable[[str], torch.nn.Module]:
             architecture, config_class, fields = RECIPES[name]
             torch.manual_seed(sorted(RECIPES).index(name))
             model = getattr(transformers, architecture)(getattr(transformers, config_class)(**fields))
-            if name == "t5-gated":  # T5 1.1 / Flan-T5: an output layer of its own
-                model.lm_head.weight = torch.nn.Parameter(torch.randn(V, T5["d_model"]))
+            if name == "t5-gated":  # T5 1.1 / Flan-T5: an output layer of its own (its EOS row large enough
+                head = torch.randn(V, T5["d_model"])  # that some outputs end before the length limit)
+                head[EOS] *= 2.0
+                model.lm_head.weight = torch.nn.Parameter(head)
             made[name] = model.eval()
         return made[name]
 
