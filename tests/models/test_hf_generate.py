@@ -83,3 +83,19 @@ def test_t5_greedy_and_beam_search_equal_transformers(hf_folder, hf_reference, n
         theirs.float()
     assert any(len(tokens) < 10 for tokens in searches)
     assert len({tuple(tokens) for tokens in searches}) > 6  # varied outputs, not one token repeated
+
+
+def test_text_generation_of_a_pretrained_folder(hf_folder, hf_reference):
+    """``Pretrained.generate``: GPT-2 returns the prompt and its continuation, T5 its output; as transformers."""
+    gpt2 = load_pretrained(hf_folder("gpt2"))
+    prompt = torch.tensor([gpt2.tokenizer.encode("the dog ran to").ids])
+    beams = hf_reference("gpt2").generate(prompt, attention_mask=torch.ones_like(prompt), do_sample=False,
+                                          max_new_tokens=7, num_beams=3, early_stopping="never", eos_token_id=EOS,
+                                          pad_token_id=EOS)
+    assert gpt2.generate("the dog ran to", 7, beam_size=3) == gpt2.tokenizer.decode(beams[0].tolist())
+    t5 = load_pretrained(hf_folder("t5"))
+    src = torch.tensor([t5.tokenizer.encode("the dog ran to the park").ids])
+    out = hf_reference("t5").generate(src, do_sample=False, max_new_tokens=8, use_cache=False)
+    assert t5.generate("the dog ran to the park", 8) == t5.tokenizer.decode(out[0].tolist())
+    assert t5.generate("the dog ran to the park", 8, temperature=1.0, seed=3) == \
+        t5.generate("the dog ran to the park", 8, temperature=1.0, seed=3)

@@ -33,6 +33,7 @@ def _root() -> None:
 
 
 # Sub-commands: each module adds its commands to ``app`` when imported.
+from seqlab.cli import attention as _attention  # noqa: E402, F401
 from seqlab.cli import configs as _configs  # noqa: E402, F401
 from seqlab.cli import demo as _demo  # noqa: E402, F401
 from seqlab.cli import diagnose as _diagnose  # noqa: E402, F401

@@ -28,7 +28,8 @@ def evaluate(run: Annotated[Path, typer.Argument(help="A run folder written by `
 
 @app.command()
 def generate(
-    run: Annotated[Path, typer.Argument(help="A language-model run folder.")],
+    run: Annotated[Path | None, typer.Argument(help="A language-model run folder.")] = None,
+    model: Annotated[Path | None, typer.Option(help="A Hugging Face causal LM folder instead of a run.")] = None,
     prompt: Annotated[str, typer.Option(help="Text to continue.")] = "\n",
     length: Annotated[int, typer.Option(help="Tokens to sample.")] = 300,
     temperature: Annotated[float, typer.Option(help="Softmax temperature; 0 is greedy.")] = 0.8,
@@ -41,7 +42,17 @@ def generate(
     Examples:
 
         seqlab generate runs/lm-20260101-120000 --prompt "ROMEO:" --temperature 0.8 --top-k 40
+
+        seqlab generate --model checkpoints/gpt2 --prompt "The cat" --length 20 --temperature 0
     """
+    if (run is None) == (model is None):
+        raise SeqlabError("generate: give a run folder or --model DIR (a Hugging Face folder), one of the two")
+    if model is not None:
+        from seqlab.models.huggingface import load_pretrained
+
+        text = load_pretrained(model).generate(prompt, length, temperature, top_k, top_p, seed)
+        Console().print(text, markup=False, highlight=False)
+        return
     module, config = load_run(run)
     if config.task != "lm":
         raise SeqlabError(f"{run}: generate needs a language-model run, got a {config.task!r} run")

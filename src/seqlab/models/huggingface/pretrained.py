@@ -140,7 +140,10 @@ class Pretrained:
             out = self.model.generate(prompt_ids, max_new_tokens, temperature, top_k, top_p, eos, use_cache=fits,
                                       generator=generator)
             new = out[0, len(ids):].tolist()
-        return prompt + self.tokenizer.decode(new)
+        # as transformers' text-generation pipeline: the prompt as given, then what decoding the whole
+        # sequence adds to decoding the prompt (a continuation alone may lose its leading space)
+        whole, head = self.tokenizer.decode(ids + new), self.tokenizer.decode(ids)
+        return prompt + whole[len(head):] if whole.startswith(head) else whole
 
     def save(self, folder: str | Path, max_shard_size: int | str | None = None) -> list[Path]:
         """``save_pretrained`` with this checkpoint's token ids, labels and other non-architecture fields."""
