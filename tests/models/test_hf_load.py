@@ -193,3 +193,31 @@ def test_classification_head_starts_fresh_on_a_pretraining_checkpoint(hf_folder,
     loss = torch.nn.functional.cross_entropy(fine_tune.model(ids, lengths, segments), torch.tensor([0, 3, 1]))
     loss.backward()  # trainable end to end
     assert model.bert.embeddings.word_embeddings.weight.grad.abs().sum() > 0
+
+
+def test_config_variants_seqlab_honours(transformers, hf_folder, tmp_path):
+    """Activations, MLP width, separate dropouts and untied heads, read from config.json as transformers reads them."""
+    import json
+    import shutil
+
+    ids, lengths, mask, segments = batch()
+    cases = {"gpt2": {"activation_function": "relu", "attn_pdrop": 0.2, "embd_pdrop": 0.0},
+             "bert-mlm": {"hidden_act": "gelu_new", "attention_probs_dropout_prob": 0.3, "classifier_dropout": 0.4}}
+    for name, fields in cases.items():
+        folder = tmp_path / name
+        shutil.copytree(hf_folder(name), folder)
+        config = json.loads((folder / "config.json").read_text())
+        (folder / "config.json").write_text(json.dumps({**config, **fields}))
+        pretrained = load_pretrained(folder, dtype=torch.float64)
+        theirs = getattr(transformers, pretrained.architecture).from_pretrained(folder, dtype=torch.float64).eval()
+        with torch.no_grad():
+            if name == "gpt2":
+                assert pretrained.model.blocks[1].self_attn.dropout == 0.2 and pretrained.model.drop.p == 0.0
+                assert pretrained.model.blocks[1].linear2.in_features == 64  # n_inner None: 4E
+                close(pretrained.model(ids), theirs(ids).logits, torch.float64)
+            else:
+                bert = pretrained.model.bert
+                assert bert.encoder.layers[0].self_attn.dropout == 0.3 and bert.encoder.layers[0].dropout1.p == 0.1
+                assert pretrained.config.classifier_dropout == 0.4
+                close(pretrained.model(ids, lengths, segments)[0],
+                      theirs(ids, attention_mask=mask, token_type_ids=segments).logits, torch.float64)

@@ -70,7 +70,8 @@ class GPT(nn.Module):
 
     ``forward(idx (B, T), cache=None, need_weights=False)`` -> logits (B, T, V), or
     ``(logits, [weights (B, nh, T, S) per block])``. With ``cache`` (from ``new_cache()``) the
-    ids are the positions after those already cached.
+    ids are the positions after those already cached. ``hidden_states`` (same arguments) stops
+    before the output layer: LN(h_L) (B, T, E), what transformers' ``GPT2Model`` returns.
 
     Example:
         >>> model = GPT(GPTConfig(vocab_size=50, block_size=16, n_layer=2, n_head=2, n_embd=16))
