@@ -168,10 +168,18 @@ def test_legacy_layouts_no_prefix_buffers_and_gamma_beta(hf_folder, hf_reference
         close(mlm.model(ids)[0], theirs, torch.float64)
 
 
-def test_classification_head_starts_fresh_on_a_pretraining_checkpoint(hf_folder, hf_reference):
+def test_classification_head_starts_fresh_on_a_pretraining_checkpoint(hf_folder, hf_reference, tmp_path):
+    import json
+    import shutil
+
     ids, lengths, mask, segments = batch()
     torch.manual_seed(5)
-    fine_tune = load_for_sequence_classification(hf_folder("bert-mlm"), num_labels=4, dtype=torch.float64)
+    # transformers 4 wrote two default labels into every config; they name no classifier of a masked LM
+    shutil.copytree(hf_folder("bert-mlm"), tmp_path / "mlm")
+    config = json.loads((tmp_path / "mlm" / "config.json").read_text())
+    config["id2label"] = {"0": "LABEL_0", "1": "LABEL_1"}
+    (tmp_path / "mlm" / "config.json").write_text(json.dumps(config))
+    fine_tune = load_for_sequence_classification(tmp_path / "mlm", num_labels=4, dtype=torch.float64)
     model = fine_tune.model
     assert isinstance(model, BertForSequenceClassification) and model.classifier.out_features == 4
     assert fine_tune.architecture == "BertForSequenceClassification"
@@ -193,6 +201,12 @@ def test_classification_head_starts_fresh_on_a_pretraining_checkpoint(hf_folder,
     loss = torch.nn.functional.cross_entropy(fine_tune.model(ids, lengths, segments), torch.tensor([0, 3, 1]))
     loss.backward()  # trainable end to end
     assert model.bert.embeddings.word_embeddings.weight.grad.abs().sum() > 0
+    assert fine_tune.labels == ["LABEL_0", "LABEL_1", "LABEL_2", "LABEL_3"]
+    fine_tune.save(tmp_path / "fine-tuned")
+    again = load_pretrained(tmp_path / "fine-tuned", dtype=torch.float64)
+    assert again.architecture == "BertForSequenceClassification" and again.labels == fine_tune.labels
+    with torch.no_grad():
+        close(again.model(ids, lengths, segments), fine_tune.model.eval()(ids, lengths, segments), torch.float64)
 
 
 def test_config_variants_seqlab_honours(transformers, hf_folder, tmp_path):

@@ -280,7 +280,10 @@ def load_for_sequence_classification(folder: str | Path, num_labels: int | None 
         raise SeqlabError(f"{folder}: a {saved} checkpoint has no classifier; give num_labels for a new one")
     if num_labels is not None and num_labels < 1:
         raise SeqlabError(f"num_labels: expected a positive integer, got {num_labels}")
-    return _load(folder, dtype, "BertForSequenceClassification", num_labels, new_heads=True)
+    pretrained = _load(folder, dtype, "BertForSequenceClassification", num_labels, new_heads=True)
+    if saved != "BertForSequenceClassification":  # label names of the checkpoint describe no classifier of ours
+        pretrained.hf_config = {k: v for k, v in hf.items() if k not in ("id2label", "label2id", "num_labels")}
+    return pretrained
 
 
 def _save_spec(model: nn.Module) -> tuple[ModuleType, Spec]:
