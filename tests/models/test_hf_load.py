@@ -55,6 +55,9 @@ def test_gpt2_lm_head_and_bare_model(hf_folder, hf_reference, dtype):
     pretrained = load_pretrained(hf_folder("gpt2"), dtype=dtype)
     assert isinstance(pretrained.model, GPT) and pretrained.architecture == "GPT2LMHeadModel"
     assert pretrained.model.lm_head.weight is pretrained.model.wte.weight  # tied, as transformers ties it
+    # built on the meta device and given the checkpoint's tensors: real, trainable, contiguous parameters
+    assert all(p.requires_grad and p.is_contiguous() and p.device.type == "cpu" and p.dtype == dtype
+               for p in pretrained.model.parameters())
     assert not pretrained.model.training and pretrained.tokenizer.vocab_size == 40
     with torch.no_grad():
         close(pretrained.model(ids), reference(hf_reference, "gpt2", dtype)(ids).logits, dtype)

@@ -101,7 +101,8 @@ def to_seqlab(tensors: dict[str, torch.Tensor], rules: Sequence[Rule], model_sta
     if unexpected:
         raise SeqlabError(f"{where}: the checkpoint has {len(unexpected)} tensor(s) this architecture does not use: "
                           f"{listing(unexpected)}")
-    return {rule.seqlab: rule.layout.to_seqlab([tensors[name] for name in rule.hf]).to(dtype) for rule in rules}
+    return {rule.seqlab: rule.layout.to_seqlab([tensors[name] for name in rule.hf]).to(dtype).contiguous()
+            for rule in rules}
 
 
 def to_hf(model_state: dict[str, torch.Tensor], rules: Sequence[Rule]) -> dict[str, torch.Tensor]:

@@ -172,14 +172,44 @@ def _saved_architecture(hf: dict, family: ModuleType, where: Path) -> str:
     return architectures[0]
 
 
-def _aliases(model: nn.Module) -> set[str]:
-    """Names under which a parameter already named earlier appears again (tied weights)."""
-    seen, aliases = set(), set()
+def _tied_groups(model: nn.Module) -> list[list[str]]:
+    """The names of each parameter that appears under more than one name (tied weights)."""
+    groups: dict[int, list[str]] = {}
     for name, parameter in model.named_parameters(remove_duplicate=False):
-        if id(parameter) in seen:
-            aliases.add(name)
-        seen.add(id(parameter))
-    return aliases
+        groups.setdefault(id(parameter), []).append(name)
+    return [names for names in groups.values() if len(names) > 1]
+
+
+def _build(spec: Spec, dtype: torch.dtype, on_meta: bool) -> nn.Module:
+    """The model of ``spec``: on the meta device (no memory, no random initialisation) when every parameter
+    will be loaded and it has no buffers to compute, else initialised as usual."""
+    if on_meta:
+        with torch.device("meta"):
+            model = spec.build()
+        if not any(True for _ in model.buffers()):
+            return model
+    return spec.build().to(dtype)
+
+
+def _load_state(model: nn.Module, state: dict[str, torch.Tensor], fresh: set[str], where: str) -> None:
+    """Load ``state`` into ``model``: a meta model takes the tensors themselves (then its ties are restored),
+    an initialised one copies them. Parameters in ``fresh`` keep their initialisation."""
+    on_meta = any(p.is_meta for p in model.parameters())
+    groups = _tied_groups(model)
+    missing, unexpected = model.load_state_dict(state, strict=False, assign=on_meta)
+    for names in groups:  # assigning replaced one name's Parameter: point the others at it again
+        loaded = [name for name in names if name in state]
+        source = model.get_parameter(loaded[0]) if loaded else None
+        for name in names:
+            if source is not None and name not in state:
+                owner, _, attribute = name.rpartition(".")
+                setattr(model.get_submodule(owner), attribute, source)
+    aliases = {name for names in groups for name in names}
+    left = [name for name in missing if name not in fresh and name not in aliases]
+    left += [name for name, p in model.named_parameters() if p.is_meta]
+    if left or unexpected:  # the tables and the models disagree: a bug in seqlab, not in the checkpoint
+        raise RuntimeError(f"{where}: name table and model disagree: not loaded {sorted(set(left))}, "
+                           f"unknown {sorted(unexpected)}")
 
 
 def _check_dtype(dtype) -> torch.dtype:
@@ -214,14 +244,10 @@ def _load(folder: str | Path, dtype, architecture: str | None, num_labels: int |
     fresh = [rule for rule in spec.rules if new_heads and not any(n in tensors for n in rule.hf)
              and not any(n in saved.hf_names() for n in rule.hf)]
     rules = [rule for rule in spec.rules if rule not in fresh]
-    model = spec.build().to(dtype)
+    model = _build(spec, dtype, on_meta=not fresh)
     state = to_seqlab(tensors, rules, model.state_dict(), dtype, where,
                       ignorable=lambda name: spec.ignorable(name) or saved.ignorable(name) or name in dropped)
-    missing, unexpected = model.load_state_dict(state, strict=False)
-    left = set(missing) - _aliases(model) - {rule.seqlab for rule in fresh}
-    if left or unexpected:  # the tables and the models disagree: a bug in seqlab, not in the checkpoint
-        raise RuntimeError(f"{family.__name__}: table and model disagree: missing {sorted(left)}, "
-                           f"unexpected {sorted(unexpected)}")
+    _load_state(model, state, {rule.seqlab for rule in fresh}, family.__name__)
     if dropped:
         log.info("%s: left out the %s head's tensors: %s", folder, saved_architecture, listing(sorted(dropped)))
     if fresh:
