@@ -83,8 +83,9 @@ def align_prefix(rules: list[Rule], names: set[str], prefix: str) -> list[Rule]:
 
 def same_tensor(tensors: dict[str, torch.Tensor], a: str, b: str) -> bool:
     """Both names present and equal: a saved copy of a tied weight."""
-    return a in tensors and b in tensors and tensors[a].shape == tensors[b].shape and torch.equal(tensors[a],
-                                                                                                  tensors[b])
+    if a not in tensors or b not in tensors:
+        return False
+    return tensors[a].shape == tensors[b].shape and torch.equal(tensors[a], tensors[b])
 
 
 def matcher(*patterns: str) -> Callable[[str], bool]:
