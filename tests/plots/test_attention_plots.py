@@ -9,7 +9,12 @@ from seqlab.errors import SeqlabError
 from seqlab.models.gpt import GPT, GPTConfig
 from seqlab.models.seq2seq import Seq2SeqAttention
 from seqlab.models.transformer import TransformerSeq2Seq
-from seqlab.plots.attention import attention_heads_figure, attention_map_figure
+from seqlab.plots.attention import (
+    attention_figures,
+    attention_heads_figure,
+    attention_layers_figure,
+    attention_map_figure,
+)
 
 
 def _is_png_with_content(path):
@@ -51,3 +56,23 @@ def test_labels_must_match_the_map(tmp_path):
     with pytest.raises(SeqlabError, match="3 dimensions"):
         attention_heads_figure(torch.rand(2, 3), ["a", "b", "c"], ["x", "y"], tmp_path / "bad.png")
     assert not list(tmp_path.iterdir())
+
+
+def test_every_layer_and_head_of_a_model(tmp_path):
+    gpt = GPT(GPTConfig(vocab_size=12, block_size=8, n_layer=3, n_head=2, n_embd=8)).eval()
+    with torch.no_grad():
+        _, layers = gpt(torch.tensor([[1, 2, 3, 4, 5, 6]]), need_weights=True)
+    weights = torch.stack([layer[0] for layer in layers])  # (L, nh, T, T)
+    tokens = ["The", "cat", "sat", "on", "the", "mat"]
+    attention_layers_figure(weights, tokens, tokens, tmp_path / "all.png")
+    _is_png_with_content(tmp_path / "all.png")
+    paths = attention_figures(weights, tokens, tmp_path / "every")
+    assert [p.name for p in paths] == ["layers.png", "layer-0.png", "layer-1.png", "layer-2.png"]
+    for path in paths:
+        _is_png_with_content(path)
+    assert [p.name for p in attention_figures(weights, tokens, tmp_path / "last", layer=-1)] == ["layer-2.png"]
+    with pytest.raises(SeqlabError, match=r"layer: expected an index in \[-3, 2\] \(0 is the first\), got 3"):
+        attention_figures(weights, tokens, tmp_path / "bad", layer=3)
+    with pytest.raises(SeqlabError, match="4 dimensions"):
+        attention_layers_figure(weights[0], tokens, tokens, tmp_path / "bad.png")
+    assert not (tmp_path / "bad").exists() and not (tmp_path / "bad.png").exists()

@@ -16,7 +16,20 @@ import sys
 import typer
 from rich.console import Console
 
-from seqlab.cli import configs, data, demo, diagnose, embed, experiment, params, tokenize, train, tutorials, use
+from seqlab.cli import (
+    attention,
+    configs,
+    data,
+    demo,
+    diagnose,
+    embed,
+    experiment,
+    params,
+    tokenize,
+    train,
+    tutorials,
+    use,
+)
 from seqlab.errors import SeqlabError
 
 app = typer.Typer(
@@ -55,6 +68,7 @@ app.add_typer(experiment.experiment_app, name="experiment")
 app.add_typer(tutorials.tutorials_app, name="tutorials")
 app.add_typer(data.data_app, name="data")
 app.command("params")(params.params)
+app.command("attention")(attention.attention)
 # text and embeddings
 app.add_typer(tokenize.tokenize_app, name="tokenize")
 app.add_typer(embed.embed_app, name="embed")

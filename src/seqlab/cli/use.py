@@ -59,7 +59,8 @@ def evaluate(run: RunArgument) -> None:
 
 
 def generate(
-    run: RunArgument,
+    run: Annotated[Path | None, typer.Argument(help="A language-model run folder (or a checkpoint file).")] = None,
+    model: Annotated[Path | None, typer.Option(help="A Hugging Face folder (GPT-2, T5) instead of a run.")] = None,
     prompt: Annotated[str, typer.Option(help="Text to continue.")] = "\n",
     length: Annotated[int, typer.Option(help="Tokens to generate.")] = 300,
     temperature: Annotated[float, typer.Option(help="Softmax temperature; 0 is greedy.")] = 0.8,
@@ -72,15 +73,24 @@ def generate(
     Examples:
 
         seqlab generate runs/lm-20260101-120000 --prompt "ROMEO:" --temperature 0.8 --top-k 40
+
+        seqlab generate --model checkpoints/gpt2 --prompt "The cat" --length 20 --temperature 0
     """
     from seqlab.generation import DecodingConfig
     from seqlab.generation.generate import MAX_NEW_TOKENS
 
+    if (run is None) == (model is None):
+        raise SeqlabError("generate: give a run folder or --model DIR (a Hugging Face folder), one of the two")
     if not 0 <= length <= MAX_NEW_TOKENS:
         raise SeqlabError(f"--length: expected a number of tokens in [0, {MAX_NEW_TOKENS:,}], got {length}")
     decoding = DecodingConfig(temperature=temperature, top_k=top_k, top_p=top_p)
-    loaded = _load(run, "generate")
-    text = loaded.recipe.generate(loaded, prompt, length, decoding, seed)
+    if model is not None:
+        from seqlab.models.huggingface import load_pretrained
+
+        text = load_pretrained(model).generate(prompt, length, decoding, seed)
+    else:
+        loaded = _load(run, "generate")
+        text = loaded.recipe.generate(loaded, prompt, length, decoding, seed)
     Console().print(text, markup=False, highlight=False)
 
 

@@ -16,9 +16,10 @@ from seqlab.models.config import (
 from seqlab.models.factory import make_model
 from seqlab.models.forecaster import Forecast, ForecasterEnsemble, RecurrentForecaster, SeriesForecaster
 from seqlab.models.gpt import GPT, GPTConfig
+from seqlab.models.huggingface import Pretrained, load_for_sequence_classification, load_pretrained, save_pretrained
 from seqlab.models.rnn_lm import RecurrentLanguageModel
 from seqlab.models.seq2seq import Seq2SeqAttention
-from seqlab.models.t5 import T5, T5Config
+from seqlab.models.t5 import T5, T5Config, T5Encoder
 from seqlab.models.tagger import BiLSTMCRFTagger, entities, tag_tokens
 from seqlab.models.transformer import TransformerSeq2Seq
 
@@ -36,18 +37,23 @@ __all__ = [
     "ForecasterEnsemble",
     "GPTConfig",
     "LanguageModelConfig",
+    "Pretrained",
     "RecurrentForecaster",
     "RecurrentLanguageModel",
     "Seq2SeqAttention",
     "SequenceClassifier",
     "SeriesForecaster",
     "T5Config",
+    "T5Encoder",
     "TaggerConfig",
     "TransformerSeq2Seq",
     "TranslatorConfig",
     "classify_texts",
     "entities",
+    "load_for_sequence_classification",
+    "load_pretrained",
     "make_model",
     "mask_tokens",
+    "save_pretrained",
     "tag_tokens",
 ]

@@ -21,6 +21,7 @@ from torch import nn
 
 from seqlab.errors import SeqlabError
 from seqlab.nn import LayerNorm, TransformerEncoder, TransformerEncoderLayer, masks
+from seqlab.nn.transformer import ACTIVATIONS
 
 IGNORE = -100  # label of positions that carry no loss (F.cross_entropy's ignore_index)
 
@@ -38,12 +39,23 @@ class BertConfig:
     type_vocab_size: int = 2  # segments A and B
     dropout: float = 0.1  # on embeddings, attention weights and residual branches
     layer_norm_eps: float = 1e-12
+    hidden_act: str = "gelu"  # of the feed-forward layers and the MLM transform: "gelu" (erf), "gelu_tanh", "relu"
+    attention_dropout: float | None = None  # on the attention weights; None is `dropout`
+    classifier_dropout: float | None = None  # before the classification layer; None is `dropout`
+    tie_word_embeddings: bool = True  # the MLM output layer is E_tok (False: a matrix of its own)
 
     def validate(self) -> BertConfig:
         for name in ("vocab_size", "hidden_size", "num_hidden_layers", "num_attention_heads", "intermediate_size",
                      "max_position_embeddings", "type_vocab_size"):
             if getattr(self, name) < 1:
                 raise SeqlabError(f"BertConfig.{name}: expected a positive integer, got {getattr(self, name)}")
+        if self.hidden_act not in ACTIVATIONS:
+            raise SeqlabError(f"BertConfig.hidden_act: expected one of {', '.join(ACTIVATIONS)}, "
+                              f"got {self.hidden_act!r}")
+        for name in ("dropout", "attention_dropout", "classifier_dropout"):
+            value = getattr(self, name)
+            if value is not None and not 0.0 <= value < 1.0:
+                raise SeqlabError(f"BertConfig.{name}: expected a probability in [0, 1), got {value}")
         if self.hidden_size % self.num_attention_heads:
             raise SeqlabError(f"BertConfig: hidden_size ({self.hidden_size}) must be divisible by "
                               f"num_attention_heads ({self.num_attention_heads})")
@@ -120,6 +132,7 @@ class BertModel(nn.Module):
     ``forward(input_ids (B, T), lengths=None, token_type_ids=None, need_weights=False)`` returns
     ``(sequence (B, T, H), pooled (B, H))`` (and the per-layer weights (B, A, T, T) when asked).
     ``lengths`` marks the real tokens of a padded batch; without it every position is real.
+    With ``add_pooling_layer=False`` (as in transformers) there is no pooler and ``pooled`` is None.
 
     Example:
         >>> model = BertModel(BertConfig(vocab_size=50, hidden_size=16, num_hidden_layers=2,
@@ -129,14 +142,16 @@ class BertModel(nn.Module):
         (torch.Size([2, 7, 16]), torch.Size([2, 16]))
     """
 
-    def __init__(self, config: BertConfig):
+    def __init__(self, config: BertConfig, add_pooling_layer: bool = True):
         super().__init__()
         self.config = config.validate()
         self.embeddings = BertEmbeddings(config)
         layer = TransformerEncoderLayer(config.hidden_size, config.num_attention_heads, config.intermediate_size,
-                                        config.dropout, "gelu", config.layer_norm_eps)
+                                        config.dropout, config.hidden_act, config.layer_norm_eps)
+        if config.attention_dropout is not None:
+            layer.self_attn.dropout = config.attention_dropout  # the weights' dropout, apart from the residual's
         self.encoder = TransformerEncoder(layer, config.num_hidden_layers)
-        self.pooler = nn.Linear(config.hidden_size, config.hidden_size)
+        self.pooler = nn.Linear(config.hidden_size, config.hidden_size) if add_pooling_layer else None
         self.apply(_init_bert)
 
     def forward(self, input_ids: torch.Tensor, lengths: torch.Tensor | None = None,
@@ -149,7 +164,7 @@ class BertModel(nn.Module):
             can_attend = masks.key_padding(masks.lengths_to_mask(lengths, input_ids.shape[1]))  # (B, 1, 1, T)
         out = self.encoder(self.embeddings(input_ids, token_type_ids), can_attend, need_weights=need_weights)
         sequence, weights = out if need_weights else (out, None)
-        pooled = torch.tanh(self.pooler(sequence[:, 0]))  # the [CLS] position
+        pooled = torch.tanh(self.pooler(sequence[:, 0])) if self.pooler is not None else None  # the [CLS] position
         return (sequence, pooled, weights) if need_weights else (sequence, pooled)
 
 
@@ -168,16 +183,25 @@ class BertForPreTraining(nn.Module):
 
     ``forward(input_ids, lengths=None, token_type_ids=None)`` -> ``(mlm_logits (B, T, V), nsp_logits (B, 2))``;
     nsp_logits is None without ``next_sentence``. ``loss(...)`` adds the two cross-entropies.
+    ``BertForPreTraining(config, next_sentence=False, add_pooling_layer=False)`` is transformers'
+    ``BertForMaskedLM`` (no pooler, which only the NSP head reads).
     """
 
-    def __init__(self, config: BertConfig, next_sentence: bool = True):
+    def __init__(self, config: BertConfig, next_sentence: bool = True, add_pooling_layer: bool = True):
         super().__init__()
-        self.bert = BertModel(config)
+        if next_sentence and not add_pooling_layer:
+            raise SeqlabError("BertForPreTraining: next-sentence prediction reads the pooler; "
+                              "got next_sentence=True with add_pooling_layer=False")
+        self.bert = BertModel(config, add_pooling_layer)
         H = config.hidden_size
+        self.activation = ACTIVATIONS[config.hidden_act]
         self.transform = nn.Linear(H, H)  # W_t
         self.transform_norm = LayerNorm(H, eps=config.layer_norm_eps)
-        self.decoder = nn.Linear(H, config.vocab_size)  # weight tied to E_tok, bias b of its own
-        self.decoder.weight = self.bert.embeddings.word_embeddings.weight
+        self.decoder = nn.Linear(H, config.vocab_size)  # weight tied to E_tok (by default), bias b of its own
+        if config.tie_word_embeddings:
+            self.decoder.weight = self.bert.embeddings.word_embeddings.weight
+        else:
+            nn.init.normal_(self.decoder.weight, std=0.02)
         nn.init.zeros_(self.decoder.bias)
         nn.init.normal_(self.transform.weight, std=0.02)
         nn.init.zeros_(self.transform.bias)
@@ -185,7 +209,7 @@ class BertForPreTraining(nn.Module):
 
     def forward(self, input_ids, lengths=None, token_type_ids=None):
         sequence, pooled = self.bert(input_ids, lengths, token_type_ids)
-        mlm_logits = self.decoder(self.transform_norm(F.gelu(self.transform(sequence))))  # (B, T, V)
+        mlm_logits = self.decoder(self.transform_norm(self.activation(self.transform(sequence))))  # (B, T, V)
         nsp_logits = self.nsp(pooled) if self.nsp is not None else None  # (B, 2)
         return mlm_logits, nsp_logits
 
@@ -205,7 +229,7 @@ class BertForSequenceClassification(nn.Module):
         if num_labels < 1:
             raise SeqlabError(f"num_labels: expected a positive integer, got {num_labels}")
         self.bert = BertModel(config)
-        self.dropout = nn.Dropout(config.dropout)
+        self.dropout = nn.Dropout(config.dropout if config.classifier_dropout is None else config.classifier_dropout)
         self.classifier = nn.Linear(config.hidden_size, num_labels)
         nn.init.normal_(self.classifier.weight, std=0.02)
         nn.init.zeros_(self.classifier.bias)

@@ -41,6 +41,9 @@ class GPTConfig:
     positions: str = "learned"  # "learned" (GPT-2), "sinusoidal" or "rope"
     activation: str = "gelu_tanh"  # GPT-2's tanh approximation of GELU
     layer_norm_eps: float = 1e-5
+    n_inner: int | None = None  # width of the MLP; None is 4 * n_embd (GPT-2's n_inner)
+    attention_dropout: float | None = None  # on the attention weights; None is `dropout` (GPT-2's attn_pdrop)
+    embedding_dropout: float | None = None  # on the summed embeddings; None is `dropout` (GPT-2's embd_pdrop)
 
     def validate(self) -> GPTConfig:
         for name in ("vocab_size", "block_size", "n_layer", "n_head", "n_embd"):
@@ -50,8 +53,12 @@ class GPTConfig:
             raise SeqlabError(f"GPTConfig: n_embd ({self.n_embd}) must be divisible by n_head ({self.n_head})")
         if self.positions not in POSITIONS:
             raise SeqlabError(f"GPTConfig.positions: expected one of {', '.join(POSITIONS)}, got {self.positions!r}")
-        if not 0.0 <= self.dropout < 1.0:
-            raise SeqlabError(f"GPTConfig.dropout: expected a probability in [0, 1), got {self.dropout}")
+        if self.n_inner is not None and self.n_inner < 1:
+            raise SeqlabError(f"GPTConfig.n_inner: expected a positive integer or None, got {self.n_inner}")
+        for name in ("dropout", "attention_dropout", "embedding_dropout"):
+            value = getattr(self, name)
+            if value is not None and not 0.0 <= value < 1.0:
+                raise SeqlabError(f"GPTConfig.{name}: expected a probability in [0, 1), got {value}")
         return self
 
     def to_dict(self) -> dict:
@@ -63,7 +70,8 @@ class GPT(GenerationMixin, nn.Module):
 
     ``forward(idx (B, T), cache=None, need_weights=False)`` -> logits (B, T, V), or
     ``(logits, [weights (B, nh, T, S) per block])``. With ``cache`` (from ``new_cache()``) the
-    ids are the positions after those already cached.
+    ids are the positions after those already cached. ``hidden_states`` (same arguments) stops
+    before the output layer: LN(h_L) (B, T, E), what transformers' ``GPT2Model`` returns.
 
     Example:
         >>> model = GPT(GPTConfig(vocab_size=50, block_size=16, n_layer=2, n_head=2, n_embd=16))
@@ -82,11 +90,14 @@ class GPT(GenerationMixin, nn.Module):
             self.wpe = SinusoidalPositionalEncoding(c.n_embd, c.block_size)
         else:
             self.wpe = None  # rotary positions live inside attention
-        self.drop = nn.Dropout(c.dropout)
+        self.drop = nn.Dropout(c.dropout if c.embedding_dropout is None else c.embedding_dropout)
         self.blocks = nn.ModuleList([
-            TransformerEncoderLayer(c.n_embd, c.n_head, 4 * c.n_embd, c.dropout, c.activation, c.layer_norm_eps,
-                                    norm_first=True, bias=c.bias, rope=c.positions == "rope")
+            TransformerEncoderLayer(c.n_embd, c.n_head, c.n_inner or 4 * c.n_embd, c.dropout, c.activation,
+                                    c.layer_norm_eps, norm_first=True, bias=c.bias, rope=c.positions == "rope")
             for _ in range(c.n_layer)])
+        if c.attention_dropout is not None:
+            for block in self.blocks:
+                block.self_attn.dropout = c.attention_dropout  # the weights' dropout, apart from the residual's
         self.ln_f = LayerNorm(c.n_embd, eps=c.layer_norm_eps, bias=c.bias)
         self.lm_head = nn.Linear(c.n_embd, c.vocab_size, bias=False)
         self._init_weights()
@@ -109,7 +120,9 @@ class GPT(GenerationMixin, nn.Module):
     def new_cache(self) -> list[KVCache]:
         return [KVCache() for _ in self.blocks]
 
-    def forward(self, idx: torch.Tensor, cache: list[KVCache] | None = None, need_weights: bool = False):
+    def hidden_states(self, idx: torch.Tensor, cache: list[KVCache] | None = None, need_weights: bool = False):
+        """LN(h_L) (B, T, E), the input of the output layer (transformers' ``GPT2Model`` output), and the
+        per-block weights when ``need_weights``."""
         if idx.dim() != 2:
             raise SeqlabError(f"idx: expected token ids of shape (B, T), got {tuple(idx.shape)}")
         T = idx.shape[1]
@@ -129,8 +142,14 @@ class GPT(GenerationMixin, nn.Module):
                 all_weights.append(weights)
             else:
                 x = block(x, can_attend, block_cache)
-        logits = self.lm_head(self.ln_f(x))  # (B, T, E) -> (B, T, V)
-        return (logits, all_weights) if need_weights else logits
+        h = self.ln_f(x)
+        return (h, all_weights) if need_weights else h
+
+    def forward(self, idx: torch.Tensor, cache: list[KVCache] | None = None, need_weights: bool = False):
+        out = self.hidden_states(idx, cache, need_weights)
+        h, weights = out if need_weights else (out, None)
+        logits = self.lm_head(h)  # (B, T, E) -> (B, T, V)
+        return (logits, weights) if need_weights else logits
 
     # -- decoding (seqlab.generation) ----------------------------------------------------------------
     @property
