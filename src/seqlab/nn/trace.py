@@ -1,6 +1,7 @@
 """Record every step of a recurrent layer: h_t, c_t and each gate, without changing results.
 
 Example:
+    >>> from seqlab.nn import LSTM
     >>> lstm = LSTM(8, 16)
     >>> with record_trace(lstm) as trace:
     ...     output, _ = lstm(torch.randn(5, 2, 8))
