@@ -92,7 +92,16 @@ def scaled_dot_product_attention(query: torch.Tensor, key: torch.Tensor, value: 
     if bias is not None:
         masks.check_broadcastable(bias, "bias", scores_shape, additive=True, device=query.device)
     dropout_p = _checks.probability(dropout_p, "dropout_p", one_allowed=True)
-    scale = 1.0 / math.sqrt(query.shape[-1]) if scale is None else _checks.finite_float(scale, "scale")
+    scale = None if scale is None else _checks.finite_float(scale, "scale")
+    return attend(query, key, value, can_attend, dropout_p, scale, training, bias)
+
+
+def attend(query: torch.Tensor, key: torch.Tensor, value: torch.Tensor, can_attend: torch.Tensor | None = None,
+           dropout_p: float = 0.0, scale: float | None = None, training: bool = True,
+           bias: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """``scaled_dot_product_attention`` without its argument checks, for a caller that made them
+    (``MultiheadAttention`` reads its masks with ``seqlab.nn.masks`` once per forward)."""
+    scale = 1.0 / math.sqrt(query.shape[-1]) if scale is None else scale
     scores = query @ key.transpose(-2, -1) * scale  # (..., T, hd) @ (..., hd, S) -> (..., T, S)
     if bias is not None:
         scores = scores + bias

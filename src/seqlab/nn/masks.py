@@ -145,7 +145,11 @@ def _check_mask_tensor(mask, name: str, device: torch.device | None) -> None:
 
 def _fits(shape: tuple[int, ...], sizes: tuple[int, ...]) -> bool:
     """Every size equal to the expected one or 1 (broadcast)."""
-    return len(shape) == len(sizes) and all(got in (want, 1) for got, want in zip(shape, sizes))
+    return len(shape) == len(sizes) and all(got == want or got == 1 for got, want in zip(shape, sizes))
+
+
+def _is_mask(mask, device: torch.device | None) -> bool:
+    return isinstance(mask, torch.Tensor) and mask.dtype == torch.bool and (device is None or mask.device == device)
 
 
 def _forms(forms: dict[str, tuple[int, ...]]) -> str:
@@ -157,7 +161,7 @@ def _forms(forms: dict[str, tuple[int, ...]]) -> str:
 def multihead_can_attend(can_attend: torch.Tensor | None, key_is_real: torch.Tensor | None, *, batch: int,
                          heads: int, queries: int, keys: int, device: torch.device | None = None,
                          name: str = "can_attend", key_name: str = "key_is_real") -> torch.Tensor | None:
-    """The masks of multi-head attention -> one can_attend of rank 4, (B|1, nh|1, T|1, S|1), or None.
+    """The masks of multi-head attention -> one can_attend for scores (B, nh, T, S), or None.
 
     Args:
         can_attend: boolean, True = attend, read by its rank: (T, S) for every sequence and
@@ -167,38 +171,53 @@ def multihead_can_attend(can_attend: torch.Tensor | None, key_is_real: torch.Ten
         batch, heads, queries, keys: B, nh, T, S of the scores.
         device: where the scores are; a mask elsewhere is refused.
 
+    Returns:
+        A mask of rank 2 (T, S) or 4 (B|1, nh|1, T|1, S|1), which both broadcast against the
+        scores as meant: a (B, T, S) mask gets its head axis, (B, 1, T, S), and key padding
+        becomes (B, 1, 1, S).
+
     Example:
         >>> multihead_can_attend(causal_mask(3), None, batch=2, heads=4, queries=3, keys=3).shape
-        torch.Size([1, 1, 3, 3])
+        torch.Size([3, 3])
     """
     result = None
     if can_attend is not None:
-        _check_mask_tensor(can_attend, name, device)
-        forms = {"(T, S)": (queries, keys), "(B, T, S)": (batch, queries, keys),
-                 "(B, nh, T, S)": (batch, heads, queries, keys)}
-        shape = tuple(can_attend.shape)
-        if not any(_fits(shape, sizes) for sizes in forms.values()):
-            hint = ""
-            if len(shape) == 3 and shape[0] == batch * heads != batch:
-                hint = "; PyTorch's (B * nh, T, S) layout is (B, nh, T, S) here: mask.view(B, nh, T, S)"
-            elif len(shape) == 2 and _fits(shape, (batch, keys)):
-                hint = f"; key padding (B, S) goes in {key_name}"
-            raise SeqlabError(f"{name}: expected a boolean mask of shape {_forms(forms)} (a size may be 1), "
-                              f"got shape {shape}{hint}")
-        if can_attend.dim() == 2:
-            result = can_attend[None, None]  # (T, S) -> (1, 1, T, S)
-        elif can_attend.dim() == 3:
-            result = can_attend[:, None]  # (B, T, S) -> (B, 1, T, S): the same for every head
+        if not _is_mask(can_attend, device):
+            _check_mask_tensor(can_attend, name, device)
+        rank = can_attend.dim()
+        if rank == 2:
+            expected = (queries, keys)
+        elif rank == 3:
+            expected = (batch, queries, keys)
         else:
-            result = can_attend
+            expected = (batch, heads, queries, keys)
+        if not _fits(can_attend.shape, expected):
+            _refuse_multihead_shape(can_attend, name, key_name, batch, heads, queries, keys)
+        # (T, S) and (B, nh, T, S) broadcast against the scores as they are; (B, T, S) needs its head axis
+        result = can_attend.unsqueeze(1) if rank == 3 else can_attend
     if key_is_real is not None:
-        _check_mask_tensor(key_is_real, key_name, device)
-        if tuple(key_is_real.shape) != (batch, keys):
+        if not _is_mask(key_is_real, device):
+            _check_mask_tensor(key_is_real, key_name, device)
+        if key_is_real.shape != (batch, keys):
             raise SeqlabError(f"{key_name}: expected a boolean key mask of shape (B, S) = {(batch, keys)}, "
                               f"got shape {tuple(key_is_real.shape)}")
         padding = key_padding(key_is_real)  # (B, S) -> (B, 1, 1, S)
         result = padding if result is None else result & padding
     return result
+
+
+def _refuse_multihead_shape(can_attend: torch.Tensor, name: str, key_name: str, batch: int, heads: int,
+                            queries: int, keys: int) -> None:
+    forms = {"(T, S)": (queries, keys), "(B, T, S)": (batch, queries, keys),
+             "(B, nh, T, S)": (batch, heads, queries, keys)}
+    shape = tuple(can_attend.shape)
+    hint = ""
+    if len(shape) == 3 and shape[0] == batch * heads != batch:
+        hint = "; PyTorch's (B * nh, T, S) layout is (B, nh, T, S) here: mask.view(B, nh, T, S)"
+    elif len(shape) == 2 and _fits(shape, (batch, keys)):
+        hint = f"; key padding (B, S) goes in {key_name}"
+    raise SeqlabError(f"{name}: expected a boolean mask of shape {_forms(forms)} (a size may be 1), "
+                      f"got shape {shape}{hint}")
 
 
 def sequence_can_attend(can_attend: torch.Tensor | None, *, batch: int, queries: int, keys: int,
@@ -210,13 +229,14 @@ def sequence_can_attend(can_attend: torch.Tensor | None, *, batch: int, queries:
     """
     if can_attend is None:
         return None
-    _check_mask_tensor(can_attend, name, device)
-    forms = {"(B, S)": (batch, keys), "(B, T, S)": (batch, queries, keys)}
-    shape = tuple(can_attend.shape)
-    if not any(_fits(shape, sizes) for sizes in forms.values()):
+    if not _is_mask(can_attend, device):
+        _check_mask_tensor(can_attend, name, device)
+    rank = can_attend.dim()
+    if not _fits(can_attend.shape, (batch, keys) if rank == 2 else (batch, queries, keys)):
+        forms = {"(B, S)": (batch, keys), "(B, T, S)": (batch, queries, keys)}
         raise SeqlabError(f"{name}: expected a boolean mask of shape {_forms(forms)} (a size may be 1), "
-                          f"got shape {shape}")
-    return can_attend[:, None, :] if can_attend.dim() == 2 else can_attend  # (B, S) -> (B, 1, S)
+                          f"got shape {tuple(can_attend.shape)}")
+    return can_attend.unsqueeze(1) if rank == 2 else can_attend  # (B, S) -> (B, 1, S)
 
 
 def check_broadcastable(mask: torch.Tensor, name: str, scores: tuple[int, ...], *, additive: bool = False,
@@ -233,8 +253,8 @@ def check_broadcastable(mask: torch.Tensor, name: str, scores: tuple[int, ...], 
             raise SeqlabError(f"{name}: expected a floating-point tensor added to the scores, got {got}")
         if device is not None and mask.device != device:
             raise SeqlabError(f"{name}: expected a tensor on {device} (the query's device), got one on {mask.device}")
-    else:
+    elif not _is_mask(mask, device):
         _check_mask_tensor(mask, name, device)
-    shape, forms = tuple(mask.shape), {"(T, S)": tuple(scores[-2:]), "the scores' shape": tuple(scores)}
-    if not any(_fits(shape, sizes) for sizes in forms.values()):
-        raise SeqlabError(f"{name}: expected shape {_forms(forms)} (a size may be 1), got shape {shape}")
+    if not _fits(mask.shape, scores[-2:] if mask.dim() == 2 else scores):
+        forms = {"(T, S)": tuple(scores[-2:]), "the scores' shape": tuple(scores)}
+        raise SeqlabError(f"{name}: expected shape {_forms(forms)} (a size may be 1), got shape {tuple(mask.shape)}")

@@ -17,7 +17,7 @@ from torch import nn
 
 from seqlab.errors import SeqlabError
 from seqlab.nn import _checks, masks
-from seqlab.nn.attention import scaled_dot_product_attention
+from seqlab.nn.attention import attend
 from seqlab.nn.positional import RotaryEmbedding
 
 
@@ -178,30 +178,43 @@ class MultiheadAttention(nn.Module):
         return q, k, v
 
     def _check_inputs(self, query, key, value, cache) -> None:
-        """Ranks, widths, batch and key counts, dtypes: in one line each instead of a matmul's complaint."""
+        """Ranks, widths, batch and key counts, dtypes: in one line each instead of a matmul's complaint.
+
+        The common case costs a few comparisons; messages are built only on the way to an error.
+        """
+        try:
+            q_shape, k_shape, v_shape = query.shape, key.shape, value.shape
+            dtypes_agree = query.dtype == key.dtype == value.dtype == self.out_proj.weight.dtype
+        except AttributeError:  # not tensors
+            q_shape = k_shape = v_shape = ()
+            dtypes_agree = True
+        batch = 0 if self.batch_first else 1
+        if not (len(q_shape) == len(k_shape) == len(v_shape) == 3 and q_shape[2] == self.embed_dim
+                and k_shape[2] == self.kdim and v_shape[2] == self.vdim
+                and q_shape[batch] == k_shape[batch] == v_shape[batch] and k_shape[1 - batch] == v_shape[1 - batch]):
+            self._refuse_shapes(query, key, value)
+        if not dtypes_agree and not _checks.autocast_enabled(query.device):
+            for name, tensor in (("query", query), ("key", key), ("value", value)):
+                if tensor.dtype != self.out_proj.weight.dtype:
+                    raise SeqlabError(f"{name}: expected dtype {self.out_proj.weight.dtype} (the layer's parameters), "
+                                      f"got {tensor.dtype}")
+        if cache is not None:
+            if not isinstance(cache, KVCache):
+                raise SeqlabError(f"cache: expected a KVCache, got {type(cache).__name__}")
+            if cache.key is not None and cache.key.shape[0] != q_shape[batch]:
+                raise SeqlabError(f"cache: holds keys of B={cache.key.shape[0]} sequences, "
+                                  f"the query has B={q_shape[batch]}")
+
+    def _refuse_shapes(self, query, key, value) -> None:
         layout = "(B, {}, {})" if self.batch_first else "({}, B, {})"
         for name, tensor, length, width in (("query", query, "T", self.embed_dim), ("key", key, "S", self.kdim),
                                             ("value", value, "S", self.vdim)):
-            expected = layout.format(length, f"{width}")
+            expected = layout.format(length, width)
             _checks.tensor(tensor, name, expected)
             if tensor.dim() != 3 or tensor.shape[-1] != width:
                 raise SeqlabError(f"{name}: expected shape {expected}, got {tuple(tensor.shape)}")
-        batch = 0 if self.batch_first else 1
-        if not query.shape[batch] == key.shape[batch] == value.shape[batch] or key.shape[1 - batch] != \
-                value.shape[1 - batch]:
-            raise SeqlabError(f"query, key, value: expected one batch size B and as many values as keys, got shapes "
-                              f"{tuple(query.shape)}, {tuple(key.shape)}, {tuple(value.shape)}")
-        weight = self.out_proj.weight
-        if not _checks.autocast_enabled(query.device):
-            for name, tensor in (("query", query), ("key", key), ("value", value)):
-                if tensor.dtype != weight.dtype:
-                    raise SeqlabError(f"{name}: expected dtype {weight.dtype} (the layer's parameters), "
-                                      f"got {tensor.dtype}")
-        if cache is not None and not isinstance(cache, KVCache):
-            raise SeqlabError(f"cache: expected a KVCache, got {type(cache).__name__}")
-        if cache is not None and cache.length and cache.key.shape[0] != query.shape[batch]:
-            raise SeqlabError(f"cache: holds keys of B={cache.key.shape[0]} sequences, "
-                              f"the query has B={query.shape[batch]}")
+        raise SeqlabError(f"query, key, value: expected one batch size B and as many values as keys, got shapes "
+                          f"{tuple(query.shape)}, {tuple(key.shape)}, {tuple(value.shape)}")
 
     def forward(self, query: torch.Tensor, key: torch.Tensor, value: torch.Tensor,
                 can_attend: torch.Tensor | None = None, need_weights: bool = True,
@@ -218,8 +231,8 @@ class MultiheadAttention(nn.Module):
             S = cache.length  # the encoder's keys, projected once
         else:
             S = key.shape[1] + (0 if cache is None else cache.length)
-        # every accepted form as one (B|1, nh|1, T|1, S|1) mask, read by its rank, for both paths below;
-        # read before the cache grows, so a refused mask leaves the cache as it was
+        # every accepted form as one mask that broadcasts against (B, nh, T, S), read by its rank, for
+        # both paths below; read before the cache grows, so a refused mask leaves the cache as it was
         can_attend = masks.multihead_can_attend(can_attend, key_is_real, batch=B, heads=self.num_heads, queries=T,
                                                 keys=S, device=query.device)
         q, k, v = self._project(query, key, value, self_attention, cache)
@@ -234,7 +247,7 @@ class MultiheadAttention(nn.Module):
 
         dropout_p = self.dropout if self.training else 0.0
         if need_weights or not self.fused:
-            heads, weights = scaled_dot_product_attention(q, k, v, can_attend, dropout_p, training=self.training)
+            heads, weights = attend(q, k, v, can_attend, dropout_p, training=self.training)  # masks read above
         else:
             # F.scaled_dot_product_attention's boolean attn_mask means True = attend, as ours (seqlab.nn.masks)
             heads = F.scaled_dot_product_attention(q, k, v, attn_mask=can_attend, dropout_p=dropout_p)
