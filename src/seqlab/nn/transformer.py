@@ -14,8 +14,10 @@ the decoder and whose keys and values are the encoder's output (the "memory").
 Arguments, sub-module names (``self_attn``, ``multihead_attn``, ``linear1``, ``linear2``,
 ``norm1..3``, ``dropout1..3``) and initialisation mirror ``torch.nn.TransformerEncoderLayer``,
 ``TransformerDecoderLayer`` and ``Transformer``, so their state dicts load both ways. Departures:
-``batch_first`` defaults to True, and masks are ``can_attend`` (True = attend, ``seqlab.nn.masks``),
-broadcastable to (B, nh, T, S).
+``batch_first`` defaults to True, and masks say what True means (``seqlab.nn.masks``): ``*can_attend``
+(True = attend) is (T, S), (B, T, S) or (B, nh, T, S), read by its rank, where PyTorch's 3-D mask
+is (B * nh, T, S); key padding (B, S) is ``*key_is_real`` (True = a real key), PyTorch's
+``*_key_padding_mask`` negated.
 """
 
 from __future__ import annotations
