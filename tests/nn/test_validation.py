@@ -285,6 +285,25 @@ def test_attention_and_transformer_take_an_empty_batch(need_weights):
         assert norm(x).shape == reference_norm(x).shape == (0, 3, 8)
 
 
+# -- sizes read while tracing stay dynamic (the ONNX exporter traces) ---------------------------------------
+class _CausalBlock(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.layer = snn.TransformerEncoderLayer(8, 2, 16, dropout=0.0)
+
+    def forward(self, x):
+        return self.layer(x, masks.causal_mask(x.shape[1]))  # T is a 0-d tensor while tracing
+
+
+@pytest.mark.filterwarnings("ignore::torch.jit.TracerWarning")  # tracing notes each size it reads
+@pytest.mark.filterwarnings("ignore:`torch.jit.trace:DeprecationWarning")  # the ONNX exporter's path
+def test_a_traced_block_keeps_its_sizes_dynamic():
+    block = _CausalBlock().eval()
+    traced = torch.jit.trace(block, torch.randn(1, 3, 8))
+    x = torch.randn(2, 5, 8)  # another batch size and length than traced
+    torch.testing.assert_close(traced(x), block(x), atol=0, rtol=0)
+
+
 # -- the checks read no tensor data, so they never wait for a device ----------------------------------------
 def test_forward_checks_run_on_the_meta_device():
     """Reading a value of a meta tensor raises: these forwards prove no check reads one."""

@@ -28,21 +28,33 @@ def _shown(value) -> str:
 
 def _is_integer(value) -> bool:
     # bool is an Integral in Python, but True is never meant as a size
-    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+    if isinstance(value, numbers.Integral | torch.SymInt):
+        return not isinstance(value, bool)
+    # a size read from a tensor's shape while torch.jit.trace (the ONNX exporter) records is a 0-d integer tensor
+    return (isinstance(value, torch.Tensor) and value.dim() == 0 and value.dtype in _INTEGER_DTYPES
+            and torch.jit.is_tracing())
+
+
+_INTEGER_DTYPES = (torch.int64, torch.int32, torch.int16, torch.int8, torch.uint8)
+
+
+def _as_int(value):
+    """``int(value)`` for a Python integer; a traced or symbolic size stays as it is, so it stays dynamic."""
+    return int(value) if isinstance(value, numbers.Integral) else value
 
 
 def positive_int(value, name: str) -> int:
     """An integer >= 1 (a size, a count); floats such as 2.5 or 4.0 and bools are refused."""
     if not _is_integer(value) or value < 1:
         raise SeqlabError(f"{name}: expected a positive integer, got {_shown(value)}")
-    return int(value)
+    return _as_int(value)
 
 
 def non_negative_int(value, name: str) -> int:
     """An integer >= 0."""
     if not _is_integer(value) or value < 0:
         raise SeqlabError(f"{name}: expected an integer >= 0, got {_shown(value)}")
-    return int(value)
+    return _as_int(value)
 
 
 def optional_positive_int(value, name: str) -> int | None:
