@@ -8,6 +8,7 @@ in the same run and the ratio printed beside it.
 
     python benchmarks/nn_checks.py                 # about a minute
     python benchmarks/nn_checks.py --repeats 5 --calls 100   # a quick look
+    python benchmarks/nn_checks.py --checks-only   # the checks alone, called directly (this checkout only)
 
 Run it on two checkouts (``PYTHONPATH=<checkout>/src``) to compare before and after a change.
 """
@@ -69,13 +70,39 @@ def cases():
            lambda: their_mha(q, q, q, attn_mask=~causal))
 
 
+def checks_alone():
+    """(name, call) of each check a forward makes, called on its own: what validation adds per forward."""
+    from seqlab.nn.recurrent import _check_lengths
+
+    torch.manual_seed(0)
+    attention = snn.MultiheadAttention(64, 4)
+    q = torch.randn(8, 16, 64)
+    causal = masks.causal_mask(16)
+    padding = masks.key_padding(masks.lengths_to_mask(torch.full((8,), 16), 16))
+    lstm = snn.LSTM(32, 64, batch_first=True)
+    x = torch.randn(8, 16, 32)
+    lengths = torch.randint(1, 17, (8,))
+    yield "MultiheadAttention._check_inputs", lambda: attention._check_inputs(q, q, q, None)
+    yield "masks.multihead_can_attend (T, S)", lambda: masks.multihead_can_attend(
+        causal, None, batch=8, heads=4, queries=16, keys=16, device=q.device)
+    yield "masks.multihead_can_attend (B, 1, 1, S)", lambda: masks.multihead_can_attend(
+        padding, None, batch=8, heads=4, queries=16, keys=16, device=q.device)
+    yield "LSTM._prepare_input, no lengths", lambda: lstm._prepare_input(x, None)
+    yield "recurrent._check_lengths (B=8)", lambda: _check_lengths(lengths, 16, 8, x.device)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--calls", type=int, default=300, help="forwards per repeat")
     parser.add_argument("--repeats", type=int, default=15, help="repeats; the median is reported")
+    parser.add_argument("--checks-only", action="store_true", help="time the checks alone, called directly")
     args = parser.parse_args()
     torch.set_num_threads(1)
     print(f"torch {torch.__version__}, 1 thread, load average {os.getloadavg()[0]:.2f}")
+    if args.checks_only:
+        for name, check in checks_alone():
+            print(f"{name:42s} {cpu_microseconds(check, 20 * args.calls, args.repeats):8.2f} us")
+        return
     print(f"{'case':42s} {'seqlab us':>10s} {'torch.nn us':>12s} {'ratio':>6s}")
     for name, ours, theirs in cases():
         ours_us = cpu_microseconds(ours, args.calls, args.repeats)
