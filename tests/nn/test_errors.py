@@ -66,10 +66,10 @@ def test_initial_state_is_layer_major_even_when_batch_first(lstm):
     (lambda: snn.LSTMCell(3, 4)(torch.randn(2, 5)), r"expected 3 features in the last dimension, got shape \(2, 5\)"),
     (lambda: snn.GRUCell(3, 4)(torch.randn(2, 3), torch.zeros(3, 4)), r"hx: expected shape \(2, 4\), got \(3, 4\)"),
     (lambda: snn.RNNCell(3, 4)(torch.randn(1, 2, 3)), r"expected shape \(B, 3\) or \(3,\), got \(1, 2, 3\)"),
-    (lambda: snn.RNNCell(3, 4, nonlinearity="sigmoid"), r"nonlinearity: expected 'tanh' or 'relu', got 'sigmoid'"),
+    (lambda: snn.RNNCell(3, 4, nonlinearity="sigmoid"), r"nonlinearity: expected one of 'tanh', 'relu', got 'sigmoid'"),
     (lambda: snn.LSTM(3, 4, proj_size=4), r"proj_size: expected 0 <= proj_size < hidden_size=4, got 4"),
-    (lambda: snn.GRU(3, 4, dropout=1.5), r"dropout: expected a probability in \[0, 1\), got 1.5"),
-    (lambda: snn.LSTM(0, 4), r"must be positive"),
+    (lambda: snn.GRU(3, 4, dropout=1.5), r"dropout: expected a probability in \[0, 1\), got 1.5 \(float\)"),
+    (lambda: snn.LSTM(0, 4), r"input_size: expected a positive integer, got 0 \(int\)"),
     (lambda: snn.LSTM(3, 4, init="he"), r"init: expected one of .* or a callable, got 'he'"),
 ])
 def test_bad_construction_or_cell_input(call, message):

@@ -6,6 +6,16 @@ from torch.autograd import gradcheck
 
 import seqlab.nn as snn
 
+
+@pytest.fixture(autouse=True, scope="module")
+def _one_thread():
+    """gradcheck runs thousands of tiny forwards: on a loaded 2-core machine two threads spin-wait (25x slower)."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 VARIANTS = {
     "peephole": (snn.LSTM, dict(peephole=True)),
     "coupled": (snn.LSTM, dict(coupled=True)),

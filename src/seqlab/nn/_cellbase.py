@@ -6,7 +6,8 @@ import torch
 from torch import nn
 
 from seqlab.errors import SeqlabError
-from seqlab.nn import _params
+from seqlab.nn import _checks, _params
+from seqlab.nn import init as nn_init
 
 
 class CellBase(nn.Module):
@@ -19,11 +20,10 @@ class CellBase(nn.Module):
     def __init__(self, input_size: int, hidden_size: int, shapes: dict[str, tuple[int, ...]], *,
                  bias: bool, init="torch", device=None, dtype=None):
         super().__init__()
-        if input_size < 1 or hidden_size < 1:
-            raise SeqlabError(f"input_size and hidden_size must be positive, got {input_size} and {hidden_size}")
-        self.input_size = input_size
-        self.hidden_size = hidden_size
-        self.bias = bias
+        nn_init.check_scheme(init)
+        self.input_size = _checks.positive_int(input_size, "input_size")
+        self.hidden_size = _checks.positive_int(hidden_size, "hidden_size")
+        self.bias = _checks.flag(bias, "bias")
         self.init = init
         self._names = tuple(shapes)
         _params.register(self, shapes, device=device, dtype=dtype)
@@ -34,8 +34,6 @@ class CellBase(nn.Module):
         return (self.hidden_size,)
 
     def reset_parameters(self) -> None:
-        from seqlab.nn import init as nn_init
-
         nn_init.apply(self, self.init)
 
     def params(self) -> dict[str, torch.Tensor]:
@@ -68,6 +66,9 @@ class CellBase(nn.Module):
                 raise SeqlabError(f"{name}: expected shape {expected}, got {got}")
             if state.dtype != weight.dtype:
                 raise SeqlabError(f"{name}: expected dtype {weight.dtype}, got {state.dtype}")
+            if state.device != input.device:
+                raise SeqlabError(f"{name}: expected a tensor on {input.device} (the input's device), "
+                                  f"got one on {state.device}")
             states.append(state.unsqueeze(0) if unbatched else state)
         return x, tuple(states), unbatched
 

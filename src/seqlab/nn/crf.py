@@ -31,6 +31,7 @@ import torch
 from torch import nn
 
 from seqlab.errors import SeqlabError
+from seqlab.nn import _checks
 
 FORBIDDEN = -1e4
 
@@ -53,17 +54,12 @@ class CRF(nn.Module):
 
     def __init__(self, num_tags: int, allowed: torch.Tensor | None = None, allowed_start: torch.Tensor | None = None):
         super().__init__()
-        if num_tags < 1:
-            raise SeqlabError(f"num_tags: expected >= 1, got {num_tags}")
-        self.num_tags = num_tags
+        self.num_tags = num_tags = _checks.positive_int(num_tags, "num_tags")
         self.transitions = nn.Parameter(torch.zeros(num_tags, num_tags))
         self.start = nn.Parameter(torch.zeros(num_tags))
         self.end = nn.Parameter(torch.zeros(num_tags))
-        allowed = torch.ones(num_tags, num_tags, dtype=torch.bool) if allowed is None else allowed.bool()
-        allowed_start = torch.ones(num_tags, dtype=torch.bool) if allowed_start is None else allowed_start.bool()
-        if allowed.shape != (num_tags, num_tags) or allowed_start.shape != (num_tags,):
-            raise SeqlabError(f"allowed: expected ({num_tags}, {num_tags}) and ({num_tags},), "
-                              f"got {tuple(allowed.shape)} and {tuple(allowed_start.shape)}")
+        allowed = _constraint(allowed, "allowed", (num_tags, num_tags))
+        allowed_start = _constraint(allowed_start, "allowed_start", (num_tags,))
         self.register_buffer("allowed", allowed)
         self.register_buffer("allowed_start", allowed_start)
         nn.init.uniform_(self.transitions, -0.1, 0.1)
@@ -75,21 +71,31 @@ class CRF(nn.Module):
         start = torch.where(self.allowed_start, self.start.to(emissions.dtype), forbid)  # (K,)
         return A, start, self.end.to(emissions.dtype)
 
-    def _check(self, emissions: torch.Tensor, is_pad: torch.Tensor | None) -> torch.Tensor:
-        if emissions.dim() != 3 or emissions.shape[-1] != self.num_tags:
-            raise SeqlabError(f"emissions: expected (B, T, {self.num_tags}), got {tuple(emissions.shape)}")
+    def _check(self, emissions: torch.Tensor, is_pad: torch.Tensor | None, tags: torch.Tensor | None = None):
+        _checks.tensor(emissions, "emissions", f"(B, T, {self.num_tags})")
+        if emissions.dim() != 3 or emissions.shape[-1] != self.num_tags or emissions.shape[1] == 0:
+            raise SeqlabError(f"emissions: expected (B, T, {self.num_tags}) with T >= 1, got {tuple(emissions.shape)}")
+        if not emissions.is_floating_point():
+            raise SeqlabError(f"emissions: expected floating-point scores, got dtype {emissions.dtype}")
         B, T, _ = emissions.shape
+        if tags is not None:
+            _checks.tensor(tags, "tags", f"({B}, {T})")
+            if tuple(tags.shape) != (B, T) or tags.is_floating_point() or tags.dtype == torch.bool:
+                raise SeqlabError(f"tags: expected integer tag ids of shape ({B}, {T}), "
+                                  f"got shape {tuple(tags.shape)} and dtype {tags.dtype}")
         if is_pad is None:
             return torch.zeros(B, T, dtype=torch.bool, device=emissions.device)
-        if is_pad.shape != (B, T):
-            raise SeqlabError(f"is_pad: expected ({B}, {T}), got {tuple(is_pad.shape)}")
+        _checks.tensor(is_pad, "is_pad", f"({B}, {T})")
+        if tuple(is_pad.shape) != (B, T) or is_pad.dtype != torch.bool:
+            raise SeqlabError(f"is_pad: expected a boolean ({B}, {T}), got shape {tuple(is_pad.shape)} "
+                              f"and dtype {is_pad.dtype}")
         if T > 0 and bool(is_pad[:, 0].any()):
             raise SeqlabError("is_pad: every sequence needs at least one real token at position 0")
         return is_pad
 
     def score(self, emissions: torch.Tensor, tags: torch.Tensor, is_pad: torch.Tensor | None = None) -> torch.Tensor:
         """s(y) of the given tags, (B,)."""
-        is_pad = self._check(emissions, is_pad)
+        is_pad = self._check(emissions, is_pad, tags)
         A, start, end = self._scores(emissions)
         real = (~is_pad).to(emissions.dtype)  # (B, T)
         tags = tags.masked_fill(is_pad, 0)
@@ -142,6 +148,17 @@ class CRF(nn.Module):
         best_paths = torch.stack(paths[::-1], dim=1)  # (B, T)
         lengths = (~is_pad).sum(1).tolist()
         return [best_paths[b, :n].tolist() for b, n in enumerate(lengths)]
+
+
+def _constraint(mask, name: str, shape: tuple[int, ...]) -> torch.Tensor:
+    """An ``allowed`` mask: boolean (or 0/1 integers) of the given shape; all True when None."""
+    if mask is None:
+        return torch.ones(shape, dtype=torch.bool)
+    _checks.tensor(mask, name, str(shape))
+    if tuple(mask.shape) != shape or mask.is_floating_point() or mask.is_complex():
+        raise SeqlabError(f"{name}: expected a boolean tensor of shape {shape}, got shape {tuple(mask.shape)} "
+                          f"and dtype {mask.dtype}")
+    return mask.bool()
 
 
 def bio_constraints(labels: Sequence[str]) -> tuple[torch.Tensor, torch.Tensor]:

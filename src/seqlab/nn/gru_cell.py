@@ -5,6 +5,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+from seqlab.nn import _checks
 from seqlab.nn._cellbase import CellBase
 
 
@@ -79,7 +80,7 @@ class GRUCell(CellBase):
 
     def __init__(self, input_size: int, hidden_size: int, bias: bool = True, *, reset_after: bool = True,
                  init="torch", device=None, dtype=None):
-        self.reset_after = reset_after
+        self.reset_after = _checks.flag(reset_after, "reset_after")
         super().__init__(input_size, hidden_size, gru_parameter_shapes(input_size, hidden_size, bias),
                          bias=bias, init=init, device=device, dtype=dtype)
 

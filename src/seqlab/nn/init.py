@@ -97,15 +97,20 @@ def forget_gate_bias_(module: nn.Module, value: float) -> None:
 _SCHEME_FUNCTIONS = {"torch": torch_default_, "xavier_orthogonal": xavier_orthogonal_, "identity": identity_}
 
 
+def check_scheme(scheme) -> None:
+    """Refuse anything but a scheme name above or a callable, before any parameter is made."""
+    if not callable(scheme) and not (isinstance(scheme, str) and scheme in _SCHEME_FUNCTIONS):
+        raise SeqlabError(f"init: expected one of {', '.join(SCHEMES)} or a callable, got {scheme!r}")
+
+
 def apply(module: nn.Module, scheme: str | Callable[[nn.Module], None]) -> None:
     """Initialise ``module``'s own parameters with ``scheme`` (a name above or a callable)."""
+    check_scheme(scheme)
     if callable(scheme):
         scheme(module)
-    elif scheme in _SCHEME_FUNCTIONS:
+    else:
         _SCHEME_FUNCTIONS[scheme](module)
         layer_norm_(module)
-    else:
-        raise SeqlabError(f"init: expected one of {', '.join(SCHEMES)} or a callable, got {scheme!r}")
     forget_bias = getattr(module, "forget_bias", None)
     if forget_bias is not None:
         forget_gate_bias_(module, forget_bias)

@@ -7,6 +7,25 @@ import numbers
 import torch
 from torch import nn
 
+from seqlab.errors import SeqlabError
+from seqlab.nn import _checks
+
+
+def _normalized_shape(normalized_shape) -> tuple[int, ...]:
+    """E, or a trailing shape (E1, E2, ...), as a tuple of positive integers."""
+    if isinstance(normalized_shape, numbers.Integral) and not isinstance(normalized_shape, bool):
+        normalized_shape = (normalized_shape,)
+    if not isinstance(normalized_shape, tuple | list | torch.Size) or not normalized_shape:
+        raise SeqlabError(f"normalized_shape: expected a positive integer or a tuple of them, got {normalized_shape!r}")
+    return tuple(_checks.positive_int(size, "normalized_shape") for size in normalized_shape)
+
+
+def _check_input(x, normalized_shape: tuple[int, ...]) -> None:
+    _checks.tensor(x, "input", f"(*, {', '.join(map(str, normalized_shape))})")
+    if tuple(x.shape[x.dim() - len(normalized_shape):]) != normalized_shape:
+        raise SeqlabError(f"input: expected the last dimensions {normalized_shape} (normalized_shape), "
+                          f"got shape {tuple(x.shape)}")
+
 
 class LayerNorm(nn.Module):
     r"""Normalise each example over its last dimensions, then scale and shift.
@@ -31,11 +50,10 @@ class LayerNorm(nn.Module):
     def __init__(self, normalized_shape, eps: float = 1e-5, elementwise_affine: bool = True, bias: bool = True,
                  device=None, dtype=None):
         super().__init__()
-        if isinstance(normalized_shape, numbers.Integral):
-            normalized_shape = (normalized_shape,)
-        self.normalized_shape = tuple(normalized_shape)
-        self.eps = eps
-        self.elementwise_affine = elementwise_affine
+        self.normalized_shape = _normalized_shape(normalized_shape)
+        self.eps = _checks.non_negative_float(eps, "eps")
+        self.elementwise_affine = _checks.flag(elementwise_affine, "elementwise_affine")
+        bias = _checks.flag(bias, "bias")
         factory = {"device": device, "dtype": dtype}
         if elementwise_affine:
             self.weight = nn.Parameter(torch.ones(self.normalized_shape, **factory))
@@ -45,9 +63,13 @@ class LayerNorm(nn.Module):
             self.register_parameter("bias", None)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        _check_input(x, self.normalized_shape)
         dims = tuple(range(-len(self.normalized_shape), 0))
-        var, mu = torch.var_mean(x, dim=dims, correction=0, keepdim=True)  # σ² (biased, divide by E) and μ
-        y = (x - mu) * torch.rsqrt(var + self.eps)  # (x - μ) / sqrt(σ² + ε)
+        if x.numel():
+            var, mu = torch.var_mean(x, dim=dims, correction=0, keepdim=True)  # σ² (biased, divide by E) and μ
+            y = (x - mu) * torch.rsqrt(var + self.eps)  # (x - μ) / sqrt(σ² + ε)
+        else:
+            y = x  # an empty batch has nothing to normalise (and var_mean would warn of zero degrees of freedom)
         if self.weight is not None:
             y = y * self.weight  # γ
         if self.bias is not None:
@@ -74,17 +96,16 @@ class RMSNorm(nn.Module):
     def __init__(self, normalized_shape, eps: float | None = 1e-6, elementwise_affine: bool = True,
                  device=None, dtype=None):
         super().__init__()
-        if isinstance(normalized_shape, numbers.Integral):
-            normalized_shape = (normalized_shape,)
-        self.normalized_shape = tuple(normalized_shape)
-        self.eps = eps
-        self.elementwise_affine = elementwise_affine
+        self.normalized_shape = _normalized_shape(normalized_shape)
+        self.eps = None if eps is None else _checks.non_negative_float(eps, "eps")
+        self.elementwise_affine = _checks.flag(elementwise_affine, "elementwise_affine")
         if elementwise_affine:
             self.weight = nn.Parameter(torch.ones(self.normalized_shape, device=device, dtype=dtype))
         else:
             self.register_parameter("weight", None)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        _check_input(x, self.normalized_shape)
         dims = tuple(range(-len(self.normalized_shape), 0))
         eps = torch.finfo(x.dtype).eps if self.eps is None else self.eps  # PyTorch's default when eps is None
         y = x / torch.sqrt(x.pow(2).mean(dim=dims, keepdim=True) + eps)  # x / RMS(x)

@@ -6,6 +6,7 @@ import torch
 import torch.nn.functional as F
 
 from seqlab.errors import SeqlabError
+from seqlab.nn import _checks
 from seqlab.nn._cellbase import CellBase
 
 LAYER_NORMS = (None, "whole", "per_gate")
@@ -153,12 +154,8 @@ class LSTMCell(CellBase):
     def __init__(self, input_size: int, hidden_size: int, bias: bool = True, *, proj_size: int = 0,
                  peephole: bool = False, coupled: bool = False, layer_norm: str | None = None,
                  forget_bias: float | None = None, init="torch", device=None, dtype=None):
-        check_lstm_options(hidden_size, proj_size, layer_norm)
-        self.proj_size = proj_size
-        self.peephole = peephole
-        self.coupled = coupled
-        self.layer_norm = layer_norm
-        self.forget_bias = forget_bias
+        self.proj_size, self.peephole, self.coupled, self.layer_norm, self.forget_bias = check_lstm_options(
+            hidden_size, proj_size, peephole, coupled, layer_norm, forget_bias)
         shapes = lstm_parameter_shapes(input_size, hidden_size, bias, proj_size, peephole, coupled, layer_norm)
         super().__init__(input_size, hidden_size, shapes, bias=bias, init=init, device=device, dtype=dtype)
 
@@ -180,8 +177,13 @@ class LSTMCell(CellBase):
         return ", ".join([super().extra_repr(), *options])
 
 
-def check_lstm_options(hidden_size: int, proj_size: int, layer_norm) -> None:
-    if layer_norm not in LAYER_NORMS:
-        raise SeqlabError(f"layer_norm: expected one of None, 'whole', 'per_gate', got {layer_norm!r}")
-    if proj_size < 0 or (proj_size and proj_size >= hidden_size):
+def check_lstm_options(hidden_size: int, proj_size: int, peephole: bool, coupled: bool, layer_norm,
+                       forget_bias: float | None) -> tuple[int, bool, bool, str | None, float | None]:
+    """The LSTM's own options checked: ``(proj_size, peephole, coupled, layer_norm, forget_bias)``."""
+    hidden_size = _checks.positive_int(hidden_size, "hidden_size")
+    layer_norm = _checks.choice(layer_norm, "layer_norm", LAYER_NORMS)
+    proj_size = _checks.non_negative_int(proj_size, "proj_size")
+    if proj_size >= hidden_size:
         raise SeqlabError(f"proj_size: expected 0 <= proj_size < hidden_size={hidden_size}, got {proj_size}")
+    forget_bias = None if forget_bias is None else _checks.finite_float(forget_bias, "forget_bias")
+    return proj_size, _checks.flag(peephole, "peephole"), _checks.flag(coupled, "coupled"), layer_norm, forget_bias

@@ -16,7 +16,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from seqlab.errors import SeqlabError
-from seqlab.nn.attention import scaled_dot_product_attention
+from seqlab.nn import _checks, masks
+from seqlab.nn.attention import attend
 from seqlab.nn.positional import RotaryEmbedding
 
 
@@ -59,7 +60,7 @@ class MultiheadAttention(nn.Module):
     r"""Multi-head scaled dot-product attention, self or cross.
 
     Args:
-        embed_dim: E. num_heads: nh, must divide E. dropout: on the attention weights.
+        embed_dim: E. num_heads: nh, must divide E. dropout: on the attention weights, in [0, 1].
         bias: biases of the input and output projections. kdim, vdim: widths of keys and
             values when they differ from E (then the projections are stored separately as
             ``q_proj_weight``, ``k_proj_weight``, ``v_proj_weight``, as in PyTorch).
@@ -67,8 +68,14 @@ class MultiheadAttention(nn.Module):
         rope: apply rotary position encoding (RoPE) to the projected queries and keys.
 
     Inputs of ``forward``:
-        query (B, T, E), key (B, S, kdim), value (B, S, vdim);
-        can_attend: boolean, broadcastable to (B, nh, T, S), True = attend (``seqlab.nn.masks``);
+        query (B, T, E), key (B, S, kdim), value (B, S, vdim) ((T, B, E) ... when not batch_first);
+        can_attend: boolean, True = attend (``seqlab.nn.masks``), read by its rank: (T, S) for
+            every sequence and head (a causal mask), (B, T, S) per sequence and the same for
+            every head, (B, nh, T, S) per sequence and head; any size may be 1, to broadcast.
+            S counts the cached keys too. Float masks are refused: a 0/1 mask and an additive
+            0/-inf mask look alike (``mask.bool()`` or ``masks.from_additive`` says which).
+        key_is_real: boolean key padding (B, S), False on padding keys (PyTorch's
+            ``key_padding_mask`` negated); combined with ``can_attend`` by logical and.
         need_weights, average_attn_weights: as in PyTorch;
         cache: a ``KVCache``; the new keys and values are appended to it (or, for a static cache
             already filled, read from it) and attention runs over all of them.
@@ -81,7 +88,10 @@ class MultiheadAttention(nn.Module):
         When no weights are asked, the heads run through PyTorch's fused
         ``scaled_dot_product_attention`` kernel, which the tests show equal to our
         ``seqlab.nn.attention.scaled_dot_product_attention``; set ``fused = False`` to always
-        use ours. PyTorch's ``add_bias_kv`` and ``add_zero_attn`` are not provided.
+        use ours. Both read the masks the same way and agree on every accepted form (tested,
+        and against ``torch.nn.MultiheadAttention``, whose 3-D ``attn_mask`` is (B * nh, T, S)
+        where ours is (B, T, S)). A query that may see no key gets a zero context (PyTorch's
+        module gives NaN there). PyTorch's ``add_bias_kv`` and ``add_zero_attn`` are not provided.
 
     Example:
         >>> mha = MultiheadAttention(16, 4)
@@ -95,8 +105,19 @@ class MultiheadAttention(nn.Module):
                  kdim: int | None = None, vdim: int | None = None, batch_first: bool = True,
                  rope: bool = False, rope_base: float = 10000.0, device=None, dtype=None):
         super().__init__()
+        embed_dim = _checks.positive_int(embed_dim, "embed_dim")
+        num_heads = _checks.positive_int(num_heads, "num_heads")
         if embed_dim % num_heads:
             raise SeqlabError(f"embed_dim must be divisible by num_heads, got {embed_dim} and {num_heads}")
+        dropout = _checks.probability(dropout, "dropout", one_allowed=True)
+        bias = _checks.flag(bias, "bias")
+        kdim = _checks.optional_positive_int(kdim, "kdim")
+        vdim = _checks.optional_positive_int(vdim, "vdim")
+        batch_first = _checks.flag(batch_first, "batch_first")
+        rope = _checks.flag(rope, "rope")
+        rope_base = _checks.positive_float(rope_base, "rope_base")
+        if rope and (embed_dim // num_heads) % 2:
+            raise SeqlabError(f"rope: expected an even head width embed_dim / num_heads, got {embed_dim // num_heads}")
         factory = {"device": device, "dtype": dtype}
         self.embed_dim = embed_dim
         self.num_heads = num_heads
@@ -156,16 +177,64 @@ class MultiheadAttention(nn.Module):
         v = self._split_heads(F.linear(value, *self._projection(2)))  # (B, nh, S, hd)
         return q, k, v
 
+    def _check_inputs(self, query, key, value, cache) -> None:
+        """Ranks, widths, batch and key counts, dtypes: in one line each instead of a matmul's complaint.
+
+        The common case costs a few comparisons; messages are built only on the way to an error.
+        """
+        try:
+            q_shape, k_shape, v_shape = query.shape, key.shape, value.shape
+            dtypes_agree = query.dtype == key.dtype == value.dtype == self.out_proj.weight.dtype
+        except AttributeError:  # not tensors
+            q_shape = k_shape = v_shape = ()
+            dtypes_agree = True
+        batch = 0 if self.batch_first else 1
+        if not (len(q_shape) == len(k_shape) == len(v_shape) == 3 and q_shape[2] == self.embed_dim
+                and k_shape[2] == self.kdim and v_shape[2] == self.vdim
+                and q_shape[batch] == k_shape[batch] == v_shape[batch] and k_shape[1 - batch] == v_shape[1 - batch]):
+            self._refuse_shapes(query, key, value)
+        if not dtypes_agree and not _checks.autocast_enabled(query.device):
+            for name, tensor in (("query", query), ("key", key), ("value", value)):
+                if tensor.dtype != self.out_proj.weight.dtype:
+                    raise SeqlabError(f"{name}: expected dtype {self.out_proj.weight.dtype} (the layer's parameters), "
+                                      f"got {tensor.dtype}")
+        if cache is not None:
+            if not isinstance(cache, KVCache):
+                raise SeqlabError(f"cache: expected a KVCache, got {type(cache).__name__}")
+            if cache.key is not None and cache.key.shape[0] != q_shape[batch]:
+                raise SeqlabError(f"cache: holds keys of B={cache.key.shape[0]} sequences, "
+                                  f"the query has B={q_shape[batch]}")
+
+    def _refuse_shapes(self, query, key, value) -> None:
+        layout = "(B, {}, {})" if self.batch_first else "({}, B, {})"
+        for name, tensor, length, width in (("query", query, "T", self.embed_dim), ("key", key, "S", self.kdim),
+                                            ("value", value, "S", self.vdim)):
+            expected = layout.format(length, width)
+            _checks.tensor(tensor, name, expected)
+            if tensor.dim() != 3 or tensor.shape[-1] != width:
+                raise SeqlabError(f"{name}: expected shape {expected}, got {tuple(tensor.shape)}")
+        raise SeqlabError(f"query, key, value: expected one batch size B and as many values as keys, got shapes "
+                          f"{tuple(query.shape)}, {tuple(key.shape)}, {tuple(value.shape)}")
+
     def forward(self, query: torch.Tensor, key: torch.Tensor, value: torch.Tensor,
                 can_attend: torch.Tensor | None = None, need_weights: bool = True,
-                average_attn_weights: bool = True, cache: KVCache | None = None):
+                average_attn_weights: bool = True, cache: KVCache | None = None,
+                key_is_real: torch.Tensor | None = None):
         self_attention = query is key and key is value
+        self._check_inputs(query, key, value, cache)
         if not self.batch_first:
             query, key, value = (t.transpose(0, 1) for t in (query, key, value))
-        if query.dim() != 3:
-            raise SeqlabError(f"query: expected (B, T, E), got shape {tuple(query.shape)}")
         if self.rotary is not None and cache is not None and cache.static:
             raise SeqlabError("rope is for self-attention; a static (cross-attention) cache cannot use it")
+        B, T = query.shape[:2]
+        if cache is not None and cache.static and cache.length:
+            S = cache.length  # the encoder's keys, projected once
+        else:
+            S = key.shape[1] + (0 if cache is None else cache.length)
+        # every accepted form as one mask that broadcasts against (B, nh, T, S), read by its rank, for
+        # both paths below; read before the cache grows, so a refused mask leaves the cache as it was
+        can_attend = masks.multihead_can_attend(can_attend, key_is_real, batch=B, heads=self.num_heads, queries=T,
+                                                keys=S, device=query.device)
         q, k, v = self._project(query, key, value, self_attention, cache)
         if k is None:
             k, v = cache.key, cache.value  # cross-attention: the encoder's keys and values, projected once
@@ -178,11 +247,11 @@ class MultiheadAttention(nn.Module):
 
         dropout_p = self.dropout if self.training else 0.0
         if need_weights or not self.fused:
-            heads, weights = scaled_dot_product_attention(q, k, v, can_attend, dropout_p, training=self.training)
+            heads, weights = attend(q, k, v, can_attend, dropout_p, training=self.training)  # masks read above
         else:
+            # F.scaled_dot_product_attention's boolean attn_mask means True = attend, as ours (seqlab.nn.masks)
             heads = F.scaled_dot_product_attention(q, k, v, attn_mask=can_attend, dropout_p=dropout_p)
             weights = None
-        B, _, T, _ = heads.shape
         concat = heads.transpose(1, 2).reshape(B, T, self.embed_dim)  # (B, nh, T, hd) -> (B, T, E)
         output = self.out_proj(concat)  # Concat(head_1..head_h) W^O
         if not self.batch_first:

@@ -18,6 +18,15 @@ import torch
 from torch import nn
 
 from seqlab.errors import SeqlabError
+from seqlab.nn import _checks
+
+
+def _check_embeddings(x, d_model: int, offset) -> int:
+    """x (..., T, E) of the table's width; returns the offset as an int >= 0."""
+    _checks.tensor(x, "x", f"(B, T, {d_model})")
+    if x.dim() < 2 or x.shape[-1] != d_model:
+        raise SeqlabError(f"x: expected embeddings (B, T, {d_model}) or (T, {d_model}), got shape {tuple(x.shape)}")
+    return _checks.non_negative_int(offset, "offset")
 
 
 def sinusoidal_table(length: int, d_model: int, base: float = 10000.0, device=None,
@@ -43,12 +52,14 @@ class SinusoidalPositionalEncoding(nn.Module):
 
     def __init__(self, d_model: int, max_len: int = 1024, base: float = 10000.0):
         super().__init__()
-        self.d_model = d_model
-        self.base = base
+        self.d_model = d_model = _checks.positive_int(d_model, "d_model")
+        max_len = _checks.positive_int(max_len, "max_len")
+        self.base = base = _checks.positive_float(base, "base")
         # not saved in the state dict: it is a function of (max_len, d_model), rebuilt on demand
         self.register_buffer("table", sinusoidal_table(max_len, d_model, base), persistent=False)
 
     def forward(self, x: torch.Tensor, offset: int = 0) -> torch.Tensor:
+        offset = _check_embeddings(x, self.d_model, offset)
         T = x.shape[-2]
         if offset + T > self.table.shape[0]:
             self.table = sinusoidal_table(offset + T, self.d_model, self.base, device=x.device)
@@ -60,11 +71,13 @@ class LearnedPositionalEmbedding(nn.Module):
 
     def __init__(self, max_len: int, d_model: int, device=None, dtype=None):
         super().__init__()
-        self.max_len = max_len
+        self.max_len = max_len = _checks.positive_int(max_len, "max_len")
+        self.d_model = d_model = _checks.positive_int(d_model, "d_model")
         self.weight = nn.Parameter(torch.empty(max_len, d_model, device=device, dtype=dtype))
         nn.init.normal_(self.weight, std=0.02)
 
     def forward(self, x: torch.Tensor, offset: int = 0) -> torch.Tensor:
+        offset = _check_embeddings(x, self.d_model, offset)
         T = x.shape[-2]
         if offset + T > self.max_len:
             raise SeqlabError(f"positions up to {offset + T} asked, but the learned table has max_len={self.max_len}")
@@ -105,12 +118,14 @@ class RotaryEmbedding(nn.Module):
 
     def __init__(self, head_dim: int, base: float = 10000.0):
         super().__init__()
+        head_dim = _checks.positive_int(head_dim, "head_dim")
         if head_dim % 2:
             raise SeqlabError(f"RotaryEmbedding: expected an even head_dim, got {head_dim}")
         self.head_dim = head_dim
-        self.base = base
+        self.base = _checks.positive_float(base, "base")
 
     def forward(self, x: torch.Tensor, offset: int = 0) -> torch.Tensor:
+        offset = _check_embeddings(x, self.head_dim, offset)
         positions = torch.arange(offset, offset + x.shape[-2], device=x.device)
         return apply_rotary(x, rotary_angles(positions, self.head_dim, self.base))
 
@@ -147,10 +162,22 @@ class RelativePositionBias(nn.Module):
 
     def __init__(self, num_heads: int, num_buckets: int = 32, max_distance: int = 128, bidirectional: bool = True):
         super().__init__()
+        num_heads = _checks.positive_int(num_heads, "num_heads")
+        num_buckets = _checks.positive_int(num_buckets, "num_buckets")
+        max_distance = _checks.positive_int(max_distance, "max_distance")
+        bidirectional = _checks.flag(bidirectional, "bidirectional")
+        # half the buckets (of each direction) hold exact distances, the rest a log scale up to max_distance
+        exact = (num_buckets // 2 if bidirectional else num_buckets) // 2
+        if exact < 1 or max_distance <= exact:
+            smallest = 4 if bidirectional else 2
+            raise SeqlabError(f"num_buckets, max_distance: expected num_buckets >= {smallest} and max_distance > "
+                              f"{max(exact, 1)} (the exact buckets), got {num_buckets} and {max_distance}")
         self.num_buckets, self.max_distance, self.bidirectional = num_buckets, max_distance, bidirectional
         self.relative_attention_bias = nn.Embedding(num_buckets, num_heads)
 
     def forward(self, T: int, S: int, offset: int = 0) -> torch.Tensor:
+        T, S = _checks.non_negative_int(T, "T"), _checks.non_negative_int(S, "S")
+        offset = _checks.non_negative_int(offset, "offset")
         device = self.relative_attention_bias.weight.device
         query = torch.arange(offset, offset + T, device=device)[:, None]
         key = torch.arange(S, device=device)[None, :]

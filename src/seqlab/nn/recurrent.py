@@ -8,13 +8,16 @@ test is one ``load_state_dict``.
 
 from __future__ import annotations
 
+import inspect
+import numbers
+
 import torch
 import torch.nn.functional as F
 from torch import nn
 from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence, pad_packed_sequence
 
 from seqlab.errors import SeqlabError
-from seqlab.nn import _params
+from seqlab.nn import _checks, _params
 from seqlab.nn import bptt as bptt_engine
 from seqlab.nn import init as nn_init
 from seqlab.nn.bptt import torch_engine
@@ -50,6 +53,9 @@ class RecurrentLayer(nn.Module):
       probability p at each step; at evaluation the expectation p * old + (1 - p) * new.
 
     ``dropout`` is PyTorch's: plain dropout on the outputs of every layer but the last.
+    Every probability is in [0, 1) (at 1 nothing would pass, and the variational masks divide
+    by 1 - p). Options a layer does not take (a config's ``layer_options``) are refused with the
+    list of those it does take.
 
     ``engine`` chooses how the time loop runs; all give the same results and gradients:
 
@@ -71,27 +77,28 @@ class RecurrentLayer(nn.Module):
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
                  batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False, *,
                  input_dropout: float = 0.0, recurrent_dropout: float = 0.0, weight_drop: float = 0.0,
-                 zoneout: float = 0.0, init="torch", engine: str = "auto", device=None, dtype=None):
+                 zoneout: float = 0.0, init="torch", engine: str = "auto", device=None, dtype=None, **unknown):
         super().__init__()
-        if input_size < 1 or hidden_size < 1 or num_layers < 1:
-            raise SeqlabError("input_size, hidden_size and num_layers must be positive, "
-                              f"got {input_size}, {hidden_size}, {num_layers}")
-        for name, p in (("dropout", dropout), ("input_dropout", input_dropout),
-                        ("recurrent_dropout", recurrent_dropout), ("weight_drop", weight_drop),
-                        ("zoneout", zoneout)):
-            if not 0.0 <= p < 1.0:
-                raise SeqlabError(f"{name}: expected a probability in [0, 1), got {p}")
+        self._refuse_unknown_options(unknown)
+        input_size = _checks.positive_int(input_size, "input_size")
+        hidden_size = _checks.positive_int(hidden_size, "hidden_size")
+        num_layers = _checks.positive_int(num_layers, "num_layers")
+        # every probability in [0, 1): at 1 nothing would pass, and the variational masks divide by 1 - p
+        probabilities = {name: _checks.probability(p, name) for name, p in (
+            ("dropout", dropout), ("input_dropout", input_dropout), ("recurrent_dropout", recurrent_dropout),
+            ("weight_drop", weight_drop), ("zoneout", zoneout))}
+        nn_init.check_scheme(init)
         self.input_size = input_size
         self.hidden_size = hidden_size
         self.num_layers = num_layers
-        self.bias = bias
-        self.batch_first = batch_first
-        self.dropout = float(dropout)
-        self.bidirectional = bidirectional
-        self.input_dropout = float(input_dropout)
-        self.recurrent_dropout = float(recurrent_dropout)
-        self.weight_drop = float(weight_drop)
-        self.zoneout = float(zoneout)
+        self.bias = _checks.flag(bias, "bias")
+        self.batch_first = _checks.flag(batch_first, "batch_first")
+        self.dropout = probabilities["dropout"]
+        self.bidirectional = _checks.flag(bidirectional, "bidirectional")
+        self.input_dropout = probabilities["input_dropout"]
+        self.recurrent_dropout = probabilities["recurrent_dropout"]
+        self.weight_drop = probabilities["weight_drop"]
+        self.zoneout = probabilities["zoneout"]
         self.init = init
         self.engine = engine
         self._tracer = None  # set by seqlab.nn.trace.record_trace
@@ -102,6 +109,16 @@ class RecurrentLayer(nn.Module):
                 _params.register(self, self._shapes(layer_input), _params.suffix(layer, direction == 1),
                                  device=device, dtype=dtype)
         self.reset_parameters()
+
+    def _refuse_unknown_options(self, unknown: dict) -> None:
+        """A keyword neither the layer nor ``RecurrentLayer`` takes (from a config's ``layer_options``)."""
+        if not unknown:
+            return
+        known = set()
+        for init in (type(self).__init__, RecurrentLayer.__init__):
+            known |= {p.name for p in inspect.signature(init).parameters.values()
+                      if p.name != "self" and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)}
+        _checks.known_keywords(unknown, known, type(self).__name__)
 
     # -- what a subclass provides ------------------------------------------------------------
     def _shapes(self, input_size: int) -> dict[str, tuple[int, ...]]:
@@ -140,7 +157,7 @@ class RecurrentLayer(nn.Module):
 
     @engine.setter
     def engine(self, value: str) -> None:
-        if value not in ENGINES:
+        if not isinstance(value, str) or value not in ENGINES:
             raise SeqlabError(f"engine: expected one of {', '.join(ENGINES)}, got {value!r}")
         self._engine = value
 
@@ -196,8 +213,12 @@ class RecurrentLayer(nn.Module):
                 ``PackedSequence``.
             hx: initial state, (D * num_layers, B, H_out) even when batch_first (an LSTM takes a
                 pair (h_0, c_0), c_0 with H features); zeros when omitted.
-            lengths: optional 1-D integer lengths (B,) of a padded batch: steps past a
+            lengths: optional integer lengths (B,) of a padded batch, each in [1, T], a list or a
+                CPU tensor (host values, as ``pack_padded_sequence`` takes them): steps past a
                 sequence's length leave its state unchanged and give zero outputs.
+
+        An empty batch (B = 0) gives empty outputs and states, as ``torch.nn`` does; T = 0 is
+        refused, as ``torch.nn`` refuses it.
 
         Returns:
             ``(output, h_n)`` (an LSTM returns ``(output, (h_n, c_n))``) exactly as PyTorch does:
@@ -210,6 +231,8 @@ class RecurrentLayer(nn.Module):
         valid = None if lengths is None else torch.arange(T, device=x.device)[:, None] < lengths[None, :]  # (T, B)
 
         engine = self._engine_for_call()
+        if B == 0 and engine == "bptt":
+            engine = "reference"  # an empty batch costs nothing anywhere, and nn.bptt's LSTM backward cannot reshape it
         run_direction = self._run_direction if engine == "reference" else self._run_direction_bptt
         finals = []
         layer_input = x
@@ -315,6 +338,8 @@ class RecurrentLayer(nn.Module):
             raise SeqlabError("input: expected at least one time step, got T=0")
         if lengths is not None:
             lengths = _check_lengths(lengths, T=x.shape[0], B=x.shape[1], device=x.device)
+            if x.shape[1] == 0:
+                lengths = None  # an empty batch has no step to mask (and PyTorch cannot pack it)
         return x, lengths, False, unbatched
 
     def _check_features(self, x):
@@ -344,6 +369,9 @@ class RecurrentLayer(nn.Module):
                                       f"batch, features), got {got}")
                 if state.dtype != x.dtype:
                     raise SeqlabError(f"{name}: expected dtype {x.dtype}, got {state.dtype}")
+                if state.device != x.device:
+                    raise SeqlabError(f"{name}: expected a tensor on {x.device} (the input's device), "
+                                      f"got one on {state.device}")
                 zeros.append(state.unsqueeze(1) if unbatched else state)
         return [tuple(s[i] for s in zeros) for i in range(count)]
 
@@ -392,8 +420,16 @@ def _lengths_from_batch_sizes(batch_sizes: torch.Tensor) -> torch.Tensor:
 
 
 def _check_lengths(lengths, T: int, B: int, device) -> torch.Tensor:
+    """lengths (B,): integers in [1, T], on the CPU (host values, as ``pack_padded_sequence`` needs them).
+
+    Reading host values costs no device synchronisation; the check would cost one on a GPU,
+    which is why a GPU tensor is refused rather than copied back. B = 0 (an empty batch) takes
+    an empty ``lengths``. Returns the lengths as int64 on ``device`` (for the step masks).
+    """
     if isinstance(lengths, list | tuple):
-        lengths = torch.tensor(lengths)
+        if not all(isinstance(n, numbers.Integral) and not isinstance(n, bool) for n in lengths):
+            raise SeqlabError(f"lengths: expected {B} integers, got {list(lengths)[:8]!r}")
+        lengths = torch.tensor(lengths, dtype=torch.long)
     if not isinstance(lengths, torch.Tensor):
         raise SeqlabError(f"lengths: expected a 1-D integer tensor or list of {B} lengths, "
                           f"got {type(lengths).__name__}")
@@ -401,9 +437,13 @@ def _check_lengths(lengths, T: int, B: int, device) -> torch.Tensor:
         raise SeqlabError(f"lengths: expected a 1-D tensor of B={B} lengths, got shape {tuple(lengths.shape)}")
     if lengths.is_floating_point() or lengths.is_complex() or lengths.dtype == torch.bool:
         raise SeqlabError(f"lengths: expected an integer dtype, got {lengths.dtype}")
-    low, high = int(lengths.min()), int(lengths.max())
-    if low < 1 or high > T:
-        raise SeqlabError(f"lengths: expected every length in [1, T={T}], got values from {low} to {high}")
+    if lengths.device.type != "cpu":
+        raise SeqlabError(f"lengths: expected a CPU tensor (host values, as for pack_padded_sequence), "
+                          f"got one on {lengths.device}; pass lengths.cpu()")
+    if B:
+        low, high = (int(v) for v in lengths.aminmax())
+        if low < 1 or high > T:
+            raise SeqlabError(f"lengths: expected every length in [1, T={T}], got values from {low} to {high}")
     return lengths.to(device=device, dtype=torch.long)
 
 
@@ -428,9 +468,7 @@ class RNN(RecurrentLayer):
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, nonlinearity: str = "tanh",
                  bias: bool = True, batch_first: bool = False, dropout: float = 0.0,
                  bidirectional: bool = False, **options):
-        if nonlinearity not in NONLINEARITIES:
-            raise SeqlabError(f"nonlinearity: expected 'tanh' or 'relu', got {nonlinearity!r}")
-        self.nonlinearity = nonlinearity
+        self.nonlinearity = _checks.choice(nonlinearity, "nonlinearity", NONLINEARITIES)
         super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional, **options)
 
     def _shapes(self, input_size):
@@ -483,12 +521,8 @@ class LSTM(RecurrentLayer):
                  batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False,
                  proj_size: int = 0, *, peephole: bool = False, coupled: bool = False,
                  layer_norm: str | None = None, forget_bias: float | None = None, **options):
-        check_lstm_options(hidden_size, proj_size, layer_norm)
-        self.proj_size = proj_size
-        self.peephole = peephole
-        self.coupled = coupled
-        self.layer_norm = layer_norm
-        self.forget_bias = forget_bias
+        self.proj_size, self.peephole, self.coupled, self.layer_norm, self.forget_bias = check_lstm_options(
+            hidden_size, proj_size, peephole, coupled, layer_norm, forget_bias)
         super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional, **options)
 
     @property
@@ -554,7 +588,7 @@ class GRU(RecurrentLayer):
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
                  batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False, *,
                  reset_after: bool = True, **options):
-        self.reset_after = reset_after
+        self.reset_after = _checks.flag(reset_after, "reset_after")
         super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional, **options)
 
     def _shapes(self, input_size):

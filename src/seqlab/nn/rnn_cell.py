@@ -5,6 +5,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+from seqlab.nn import _checks
 from seqlab.nn._cellbase import CellBase
 
 NONLINEARITIES = {"tanh": torch.tanh, "relu": torch.relu}
@@ -71,10 +72,7 @@ class RNNCell(CellBase):
 
     def __init__(self, input_size: int, hidden_size: int, bias: bool = True, nonlinearity: str = "tanh",
                  init="torch", device=None, dtype=None):
-        if nonlinearity not in NONLINEARITIES:
-            from seqlab.errors import SeqlabError
-            raise SeqlabError(f"nonlinearity: expected 'tanh' or 'relu', got {nonlinearity!r}")
-        self.nonlinearity = nonlinearity
+        self.nonlinearity = _checks.choice(nonlinearity, "nonlinearity", NONLINEARITIES)
         super().__init__(input_size, hidden_size, rnn_parameter_shapes(input_size, hidden_size, bias),
                          bias=bias, init=init, device=device, dtype=dtype)
 

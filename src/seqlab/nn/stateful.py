@@ -16,6 +16,7 @@ from collections.abc import Iterator
 import torch
 
 from seqlab.errors import SeqlabError
+from seqlab.nn import _checks
 
 
 def detach_state(state):
@@ -37,10 +38,11 @@ def stream_batches(stream: torch.Tensor, batch_size: int, seq_len: int) -> Itera
     Yields:
         ``(inputs, targets)``, each (T, B) with T <= seq_len, targets the inputs shifted by one.
     """
+    _checks.tensor(stream, "stream", "(N,) of token ids")
     if stream.dim() != 1:
         raise SeqlabError(f"stream: expected a 1-D tensor of token ids, got shape {tuple(stream.shape)}")
-    if batch_size < 1 or seq_len < 1:
-        raise SeqlabError(f"batch_size and seq_len must be positive, got {batch_size} and {seq_len}")
+    batch_size = _checks.positive_int(batch_size, "batch_size")
+    seq_len = _checks.positive_int(seq_len, "seq_len")
     columns = stream.shape[0] // batch_size
     if columns < 2:
         raise SeqlabError(f"stream: {stream.shape[0]} tokens are too few for batch_size={batch_size}")
