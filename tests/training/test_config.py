@@ -89,7 +89,7 @@ def test_keys_of_earlier_versions_name_the_key_that_replaced_them(old, new):
 @pytest.mark.parametrize(("task", "override", "message"), [
     ("sentiment", "model.hidden_size=0", "model.hidden_size: expected an integer >= 1, got 0"),
     ("sentiment", "model.hidden_size=2.5", "model.hidden_size: expected an integer, got '2.5'"),
-    ("sentiment", "model.dropout=1.5", r"model.dropout: expected a value in \[0, 1\), got 1.5"),
+    ("sentiment", "model.dropout=1.5", r"model.dropout: expected a probability in \[0, 1\), got 1.5"),
     ("sentiment", "data.limit=-5", "data.limit: expected an integer >= 2, got -5"),
     ("lm", "sample.temperature=nan", "sample.temperature: expected a finite number, got nan"),
     ("lm", "sample.prompt=", "sample.prompt: expected at least one character"),

@@ -32,7 +32,7 @@ from pathlib import Path
 
 import torch
 
-from seqlab.checks import check_integer
+from seqlab.checks import integer
 from seqlab.data.corpora import bundled_path
 from seqlab.diagnostics.compare_flow import gradient_flow_figure
 from seqlab.errors import SeqlabError
@@ -85,7 +85,7 @@ class TourConfig:
             raise SeqlabError(f"sections: expected some of {', '.join(SECTIONS)}, got {', '.join(self.sections)}")
         for name in ("lm_steps", "sentiment_epochs", "forecast_ensemble", "translation_steps",
                      "translation_test_sentences"):
-            check_integer(name, getattr(self, name), low=1)
+            integer(getattr(self, name), name, low=1)
         if self.lm_cell not in ("lstm", "gru", "rnn"):
             raise SeqlabError(f"cell: expected one of rnn, lstm, gru, got {self.lm_cell!r}")
 

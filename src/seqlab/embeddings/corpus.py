@@ -23,7 +23,7 @@ from pathlib import Path
 import regex
 import torch
 
-from seqlab.embeddings.config_checks import integer
+from seqlab.checks import integer
 from seqlab.errors import SeqlabError
 from seqlab.files import read_text
 
@@ -37,7 +37,7 @@ def tokenize_words(text: str) -> list[str]:
 
 def read_corpus(paths: Iterable[str | os.PathLike], encoding: str = "utf-8", chunk_size: int = 1000) -> list[list[str]]:
     """Tokenize text files into sentences of at most ``chunk_size`` words (one file never spans two)."""
-    integer("chunk_size", chunk_size, 1)
+    integer(chunk_size, "chunk_size", low=1)
     paths = [Path(path) for path in paths]
     sentences: list[list[str]] = []
     for path in paths:

@@ -33,7 +33,7 @@ from dataclasses import asdict, dataclass
 
 import torch
 
-from seqlab.embeddings.config_checks import finite_float, integer, non_negative_float, positive_float
+from seqlab.checks import finite_float, integer, non_negative_float, positive_float
 from seqlab.embeddings.corpus import Vocabulary, build_vocabulary, check_pairs
 from seqlab.embeddings.keyed_vectors import KeyedVectors
 from seqlab.embeddings.objective import Bags, hidden
@@ -100,15 +100,15 @@ class FastTextConfig:
     def validate(self) -> None:
         """One-line ``SeqlabError`` naming the first bad field (NaN and infinities included)."""
         for name in ("vector_size", "window", "min_count", "epochs", "batch_size", "negative", "bucket", "min_n"):
-            integer(name, getattr(self, name), 1)
-        integer("max_n", self.max_n, 0)
+            integer(getattr(self, name), name, low=1)
+        integer(self.max_n, "max_n", low=0)
         if self.max_vocab is not None:
-            integer("max_vocab", self.max_vocab, 2)
-        integer("seed", self.seed, 0)
-        finite_float("ns_exponent", self.ns_exponent)
-        non_negative_float("sample", self.sample)
-        positive_float("lr", self.lr)
-        non_negative_float("min_lr", self.min_lr)
+            integer(self.max_vocab, "max_vocab", low=2)
+        integer(self.seed, "seed", low=0)
+        finite_float(self.ns_exponent, "ns_exponent")
+        non_negative_float(self.sample, "sample")
+        positive_float(self.lr, "lr")
+        non_negative_float(self.min_lr, "min_lr")
 
 
 class FastTextVectors(KeyedVectors):

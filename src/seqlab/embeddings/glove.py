@@ -43,8 +43,8 @@ from dataclasses import asdict, dataclass
 
 import torch
 
+from seqlab.checks import integer, positive_float
 from seqlab.embeddings._kernels import kernels
-from seqlab.embeddings.config_checks import integer, positive_float
 from seqlab.embeddings.corpus import Vocabulary, build_vocabulary
 from seqlab.embeddings.glove_objective import glove_gradients, weighting
 from seqlab.embeddings.keyed_vectors import KeyedVectors
@@ -75,12 +75,12 @@ class GloVeConfig:
     def validate(self) -> None:
         """One-line ``SeqlabError`` naming the first bad field (NaN and infinities included)."""
         for name in ("vector_size", "window", "min_count", "epochs", "batch_size"):
-            integer(name, getattr(self, name), 1)
+            integer(getattr(self, name), name, low=1)
         if self.max_vocab is not None:
-            integer("max_vocab", self.max_vocab, 1)
-        integer("seed", self.seed, 0)
+            integer(self.max_vocab, "max_vocab", low=1)
+        integer(self.seed, "seed", low=0)
         for name in ("x_max", "alpha", "lr"):
-            positive_float(name, getattr(self, name))
+            positive_float(getattr(self, name), name)
 
 
 def cooccurrence(ids: torch.Tensor, sentence: torch.Tensor, vocab_size: int, window: int

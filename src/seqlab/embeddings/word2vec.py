@@ -50,8 +50,8 @@ from dataclasses import asdict, dataclass, field
 
 import torch
 
+from seqlab.checks import choice, finite_float, integer, non_negative_float, positive_float
 from seqlab.embeddings._kernels import alias_draw, kernels
-from seqlab.embeddings.config_checks import choice, finite_float, integer, non_negative_float, positive_float
 from seqlab.embeddings.corpus import Vocabulary, build_vocabulary, check_pairs
 from seqlab.embeddings.huffman import huffman_paths
 from seqlab.embeddings.keyed_vectors import KeyedVectors
@@ -84,19 +84,19 @@ class Word2VecConfig:
 
     def validate(self) -> None:
         """One-line ``SeqlabError`` naming the first bad field (NaN and infinities included)."""
-        choice("architecture", self.architecture, ("skipgram", "cbow"))
-        choice("loss", self.loss, ("negative", "hierarchical"))
+        choice(self.architecture, "architecture", ("skipgram", "cbow"))
+        choice(self.loss, "loss", ("negative", "hierarchical"))
         for name in ("vector_size", "window", "min_count", "epochs", "batch_size"):
-            integer(name, getattr(self, name), 1)
+            integer(getattr(self, name), name, low=1)
         if self.max_vocab is not None:
-            integer("max_vocab", self.max_vocab, 2)
-        integer("negative", self.negative, 1 if self.loss == "negative" else 0)
-        integer("seed", self.seed, 0)
-        finite_float("ns_exponent", self.ns_exponent)
-        non_negative_float("sample", self.sample)
+            integer(self.max_vocab, "max_vocab", low=2)
+        integer(self.negative, "negative", low=1 if self.loss == "negative" else 0)
+        integer(self.seed, "seed", low=0)
+        finite_float(self.ns_exponent, "ns_exponent")
+        non_negative_float(self.sample, "sample")
         if self.lr is not None:
-            positive_float("lr", self.lr)
-        non_negative_float("min_lr", self.min_lr)
+            positive_float(self.lr, "lr")
+        non_negative_float(self.min_lr, "min_lr")
 
     @property
     def first_lr(self) -> float:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from seqlab.checks import check_integer, check_number
+from seqlab.checks import integer, number
 from seqlab.errors import SeqlabError
 
 
@@ -34,13 +34,13 @@ class DecodingConfig:
     length_penalty: float = 1.0  # beam search: alpha in log p / |y|^alpha
 
     def __post_init__(self) -> None:
-        check_number("temperature", self.temperature, low=0.0)
+        number(self.temperature, "temperature", low=0.0)
         if self.top_k is not None:
-            check_integer("top_k", self.top_k, low=1)
+            integer(self.top_k, "top_k", low=1)
         if self.top_p is not None:
-            check_number("top_p", self.top_p, low=0.0, high=1.0, low_open=True)
-        check_integer("beam_size", self.beam_size, low=1)
-        check_number("length_penalty", self.length_penalty, low=0.0)
+            number(self.top_p, "top_p", low=0.0, high=1.0, low_open=True)
+        integer(self.beam_size, "beam_size", low=1)
+        number(self.length_penalty, "length_penalty", low=0.0)
         if self.beam_size > 1 and self.temperature > 0:
             raise SeqlabError(f"beam search is deterministic: got beam_size={self.beam_size} with "
                               f"temperature={self.temperature}; set temperature=0")

@@ -27,7 +27,7 @@ from typing import Any
 
 import torch
 
-from seqlab.checks import check_integer
+from seqlab.checks import integer
 from seqlab.errors import SeqlabError
 from seqlab.generation.beam import beam_search
 from seqlab.generation.config import DecodingConfig
@@ -55,10 +55,10 @@ def generate(model: Autoregressive, prompt: torch.Tensor, max_new_tokens: int, *
         state: a decoding state to start from instead of ``model.decoding_state(source, source_lengths)``.
     """
     decoding = DecodingConfig(temperature, top_k, top_p, beam_size, length_penalty)
-    check_integer("max_new_tokens", max_new_tokens, low=0, high=MAX_NEW_TOKENS)
+    integer(max_new_tokens, "max_new_tokens", low=0, high=MAX_NEW_TOKENS)
     _check_prompt(prompt, model.vocab_size)
     if eos_id is not None:
-        check_integer("eos_id", eos_id, low=0, high=model.vocab_size - 1)
+        integer(eos_id, "eos_id", low=0, high=model.vocab_size - 1)
     if source is not None and source.shape[0] != prompt.shape[0]:
         raise SeqlabError(f"source: expected one source per prompt row ({prompt.shape[0]}), got {source.shape[0]}")
     with eval_mode(model):

@@ -107,7 +107,7 @@ class SequenceClassifier(nn.Module):
             h = self.encoder(self.positions(x), can_attend=key_padding(is_real))  # (B, T, E)
             final = None
         else:
-            h, final = self.encoder(x, lengths=lengths)  # (B, T, D*H)
+            h, final = self.encoder(x, lengths=lengths.cpu())  # (B, T, D*H); packing reads lengths on the CPU
             if isinstance(final, tuple):  # an LSTM's (h_n, c_n)
                 final = final[0]
         z = self.pool(h, is_real, final)  # (B, F)

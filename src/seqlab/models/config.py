@@ -11,15 +11,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-from seqlab.checks import check_integer, check_number, check_probability
+from seqlab.checks import integer, number, probability
 from seqlab.errors import SeqlabError
 
 
 def _check(config, sizes: tuple[str, ...] = (), dropouts: tuple[str, ...] = ("dropout",)) -> None:
     for name in sizes:
-        check_integer(f"model.{name}", getattr(config, name), low=1)
+        integer(getattr(config, name), f"model.{name}", low=1)
     for name in dropouts:
-        check_probability(f"model.{name}", getattr(config, name), allow_one=False)
+        probability(getattr(config, name), f"model.{name}", one_allowed=False)
     if "layer_options" in config.__dataclass_fields__ and not isinstance(config.layer_options, dict):
         raise SeqlabError(f"model.layer_options: expected a mapping of option names to values, "
                           f"got {config.layer_options!r}")
@@ -112,7 +112,7 @@ class TaggerConfig:
 
     def __post_init__(self) -> None:
         _check(self, ("embedding_dim", "char_dim", "char_width", "hidden_size", "num_layers"))
-        check_integer("model.char_filters", self.char_filters, low=0)
+        integer(self.char_filters, "model.char_filters", low=0)
 
 
 @dataclass(frozen=True)
@@ -132,9 +132,9 @@ class ForecasterConfig:
 
     def __post_init__(self) -> None:
         _check(self, ("hidden_size", "num_layers", "ensemble"))
-        check_number("model.interval", self.interval, low=0.0, high=1.0, low_open=True, high_open=True)
+        number(self.interval, "model.interval", low=0.0, high=1.0, low_open=True, high_open=True)
         for level in self.quantiles:
-            check_number("model.quantiles", level, low=0.0, high=1.0, low_open=True, high_open=True)
+            number(level, "model.quantiles", low=0.0, high=1.0, low_open=True, high_open=True)
         if self.head == "quantile" and 0.5 not in self.quantiles:
             raise SeqlabError(f"model.quantiles: the quantile head needs the median 0.5, got {list(self.quantiles)}")
         if self.residual == "seasonal" and self.mode == "recursive":

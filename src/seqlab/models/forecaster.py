@@ -36,7 +36,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from seqlab.checks import check_integer
+from seqlab.checks import integer
 from seqlab.errors import SeqlabError
 from seqlab.nn import GRU, LSTM
 from seqlab.series.calendar import calendar_features
@@ -305,7 +305,7 @@ class SeriesForecaster:
 
         Returns ``dates`` (steps,), ``mean`` and, for probabilistic heads, ``lower`` and ``upper``.
         """
-        check_integer("horizon", steps, low=1, high=MAX_FORECAST_STEPS)
+        integer(steps, "horizon", low=1, high=MAX_FORECAST_STEPS)
         history, dates = series.values[:, 0].copy(), series.dates.copy()
         parts: dict[str, list[np.ndarray]] = {}
         made = 0

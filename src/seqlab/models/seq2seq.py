@@ -81,7 +81,7 @@ class Seq2SeqAttention(GenerationMixin, nn.Module):
         if src.dim() != 2:
             raise SeqlabError(f"src: expected token ids (B, S), got shape {tuple(src.shape)}")
         src_lengths = torch.as_tensor(src_lengths, device=src.device)
-        memory, final = self.encoder(self.dropout(self.src_embedding(src)), lengths=src_lengths)  # (B, S, D*H)
+        memory, final = self.encoder(self.dropout(self.src_embedding(src)), lengths=src_lengths.cpu())  # (B, S, D*H)
         hidden = tuple(self._bridge(h) for h in (final if self.cell == "lstm" else (final,)))
         state = {
             "hidden": hidden,  # each (B, L, H): batch first so beam search can reorder it

@@ -88,7 +88,7 @@ class BiLSTMCRFTagger(nn.Module):
             if chars is None:
                 raise SeqlabError("chars: this tagger reads characters; expected (B, T, W) ids, got None")
             x = torch.cat([x, self._characters(chars)], dim=-1)  # (B, T, E + C)
-        h, _ = self.lstm(self.dropout(x), lengths=lengths)  # (B, T, 2H)
+        h, _ = self.lstm(self.dropout(x), lengths=lengths.cpu())  # (B, T, 2H); packing reads lengths on the CPU
         return self.emit(self.dropout(h))  # (B, T, K)
 
     @staticmethod

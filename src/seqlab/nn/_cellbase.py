@@ -5,8 +5,9 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from seqlab import checks as _checks
 from seqlab.errors import SeqlabError
-from seqlab.nn import _checks, _params
+from seqlab.nn import _params
 from seqlab.nn import init as nn_init
 
 

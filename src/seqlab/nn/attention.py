@@ -23,8 +23,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from seqlab import checks as _checks
 from seqlab.errors import SeqlabError
-from seqlab.nn import _checks, masks
+from seqlab.nn import masks
 
 
 def masked_softmax(scores: torch.Tensor, can_attend: torch.Tensor | None) -> torch.Tensor:

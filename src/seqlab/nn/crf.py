@@ -30,8 +30,8 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
+from seqlab import checks as _checks
 from seqlab.errors import SeqlabError
-from seqlab.nn import _checks
 
 FORBIDDEN = -1e4
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from seqlab.nn import _checks
+from seqlab import checks as _checks
 from seqlab.nn._cellbase import CellBase
 
 

@@ -7,8 +7,8 @@ import numbers
 import torch
 from torch import nn
 
+from seqlab import checks as _checks
 from seqlab.errors import SeqlabError
-from seqlab.nn import _checks
 
 
 def _normalized_shape(normalized_shape) -> tuple[int, ...]:

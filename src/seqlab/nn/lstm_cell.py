@@ -5,8 +5,8 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+from seqlab import checks as _checks
 from seqlab.errors import SeqlabError
-from seqlab.nn import _checks
 from seqlab.nn._cellbase import CellBase
 
 LAYER_NORMS = (None, "whole", "per_gate")

@@ -33,8 +33,8 @@ from __future__ import annotations
 
 import torch
 
+from seqlab import checks as _checks
 from seqlab.errors import SeqlabError
-from seqlab.nn import _checks
 
 _FLOAT_MASK_HINT = ("a float mask is ambiguous (0/1 or additive 0/-inf): "
                     "convert a 0/1 mask with mask.bool(), an additive one with seqlab.nn.masks.from_additive")

@@ -15,8 +15,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from seqlab import checks as _checks
 from seqlab.errors import SeqlabError
-from seqlab.nn import _checks, masks
+from seqlab.nn import masks
 from seqlab.nn.attention import attend
 from seqlab.nn.positional import RotaryEmbedding
 

@@ -17,8 +17,8 @@ import math
 import torch
 from torch import nn
 
+from seqlab import checks as _checks
 from seqlab.errors import SeqlabError
-from seqlab.nn import _checks
 
 
 def _check_embeddings(x, d_model: int, offset) -> int:

@@ -16,8 +16,9 @@ import torch.nn.functional as F
 from torch import nn
 from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence, pad_packed_sequence
 
+from seqlab import checks as _checks
 from seqlab.errors import SeqlabError
-from seqlab.nn import _checks, _params
+from seqlab.nn import _params
 from seqlab.nn import bptt as bptt_engine
 from seqlab.nn import init as nn_init
 from seqlab.nn.bptt import torch_engine

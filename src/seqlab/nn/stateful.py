@@ -15,8 +15,8 @@ from collections.abc import Iterator
 
 import torch
 
+from seqlab import checks as _checks
 from seqlab.errors import SeqlabError
-from seqlab.nn import _checks
 
 
 def detach_state(state):

@@ -29,8 +29,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from seqlab import checks as _checks
 from seqlab.errors import SeqlabError
-from seqlab.nn import _checks
 from seqlab.nn.layer_norm import LayerNorm
 from seqlab.nn.multihead import KVCache, MultiheadAttention
 

@@ -25,7 +25,7 @@ from typing import Any, Literal
 
 import yaml
 
-from seqlab.checks import check_integer, check_number
+from seqlab.checks import integer, number
 from seqlab.errors import SeqlabError
 from seqlab.files import read_text
 
@@ -63,24 +63,24 @@ class FitConfig:
     plots: bool = True  # draw curves.png (matplotlib, Agg) at the end of the run
 
     def __post_init__(self) -> None:
-        check_number("fit.lr", self.lr, low=0.0, low_open=True)
-        check_number("fit.weight_decay", self.weight_decay, low=0.0)
+        number(self.lr, "fit.lr", low=0.0, low_open=True)
+        number(self.weight_decay, "fit.weight_decay", low=0.0)
         for name in ("beta1", "beta2"):
-            check_number(f"fit.{name}", getattr(self, name), low=0.0, high=1.0, high_open=True)
-        check_number("fit.momentum", self.momentum, low=0.0)
-        check_number("fit.min_lr_ratio", self.min_lr_ratio, low=0.0, high=1.0)
-        check_number("fit.gamma", self.gamma, low=0.0, high=1.0, low_open=True)
+            number(getattr(self, name), f"fit.{name}", low=0.0, high=1.0, high_open=True)
+        number(self.momentum, "fit.momentum", low=0.0)
+        number(self.min_lr_ratio, "fit.min_lr_ratio", low=0.0, high=1.0)
+        number(self.gamma, "fit.gamma", low=0.0, high=1.0, low_open=True)
         for name in ("clip_norm", "clip_value", "max_seconds"):
             if getattr(self, name) is not None:
-                check_number(f"fit.{name}", getattr(self, name), low=0.0, low_open=True)
+                number(getattr(self, name), f"fit.{name}", low=0.0, low_open=True)
         for name in ("step_size", "plateau_patience", "accumulation", "log_every"):
-            check_integer(f"fit.{name}", getattr(self, name), low=1)
+            integer(getattr(self, name), f"fit.{name}", low=1)
         for name in ("warmup_steps", "eval_every", "checkpoint_every"):
-            check_integer(f"fit.{name}", getattr(self, name), low=0)
+            integer(getattr(self, name), f"fit.{name}", low=0)
         for name in ("max_steps", "epochs", "patience"):
             if getattr(self, name) is not None:
-                check_integer(f"fit.{name}", getattr(self, name), low=1)
-        check_integer("fit.seed", self.seed)
+                integer(getattr(self, name), f"fit.{name}", low=1)
+        integer(self.seed, "fit.seed")
         if not self.metric:
             raise SeqlabError("fit.metric: expected the name of a validation metric, got ''")
         if self.schedule == "noam" and self.warmup_steps == 0:

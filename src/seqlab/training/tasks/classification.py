@@ -22,7 +22,7 @@ import torch.nn.functional as F
 from torch import nn
 from torch.utils.data import DataLoader
 
-from seqlab.checks import check_integer, check_number
+from seqlab.checks import integer, number
 from seqlab.data import BucketBatchSampler, ClassificationData, collate_classification
 from seqlab.data.labelled import read_labelled_texts, split_indices
 from seqlab.embeddings.formats import load_vectors
@@ -89,14 +89,14 @@ class ClassificationDataConfig:
     limit: int | None = None  # use only the first `limit` shuffled examples (tests, quick looks)
 
     def __post_init__(self) -> None:
-        check_number("data.val_fraction", self.val_fraction, low=0.0, high=1.0, low_open=True, high_open=True)
-        check_integer("data.folds", self.folds, low=2)
+        number(self.val_fraction, "data.val_fraction", low=0.0, high=1.0, low_open=True, high_open=True)
+        integer(self.folds, "data.folds", low=2)
         if self.fold is not None:
-            check_integer("data.fold", self.fold, low=0, high=self.folds - 1)
+            integer(self.fold, "data.fold", low=0, high=self.folds - 1)
         for name in ("min_count", "max_length", "batch_size"):
-            check_integer(f"data.{name}", getattr(self, name), low=1)
+            integer(getattr(self, name), f"data.{name}", low=1)
         if self.limit is not None:
-            check_integer("data.limit", self.limit, low=2)
+            integer(self.limit, "data.limit", low=2)
 
 
 @dataclass(frozen=True)

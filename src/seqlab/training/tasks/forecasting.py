@@ -27,7 +27,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from seqlab.checks import check_integer
+from seqlab.checks import integer
 from seqlab.data.loaders import dataset_file
 from seqlab.errors import SeqlabError
 from seqlab.files import write_json_atomic
@@ -125,7 +125,7 @@ class ForecastDataConfig:
 
     def __post_init__(self) -> None:
         for name in ("horizon", "input_length", "batch_size"):
-            check_integer(f"data.{name}", getattr(self, name), low=1)
+            integer(getattr(self, name), f"data.{name}", low=1)
 
 
 @dataclass(frozen=True)

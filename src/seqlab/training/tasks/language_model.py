@@ -25,7 +25,7 @@ import torch.nn.functional as F
 from torch import nn
 from torch.utils.data import DataLoader
 
-from seqlab.checks import check_integer, check_number
+from seqlab.checks import integer, number
 from seqlab.data import IGNORE_INDEX, LanguageModelData, collate_language_model, load_tiny_shakespeare, split_fraction
 from seqlab.data.datasets import RandomOffsetBlocks
 from seqlab.errors import SeqlabError
@@ -97,10 +97,10 @@ class LanguageModelDataConfig:
 
     def __post_init__(self) -> None:
         for name in ("vocab_size", "block_size", "batch_size", "val_batch_size"):
-            check_integer(f"data.{name}", getattr(self, name), low=1)
+            integer(getattr(self, name), f"data.{name}", low=1)
         if self.limit is not None:
-            check_integer("data.limit", self.limit, low=1)
-        check_number("data.train_fraction", self.train_fraction, low=0.0, high=1.0, low_open=True, high_open=True)
+            integer(self.limit, "data.limit", low=1)
+        number(self.train_fraction, "data.train_fraction", low=0.0, high=1.0, low_open=True, high_open=True)
 
 
 @dataclass(frozen=True)
@@ -117,8 +117,8 @@ class SampleConfig:
     def __post_init__(self) -> None:
         if not self.prompt:
             raise SeqlabError("sample.prompt: expected at least one character, got an empty prompt")
-        check_integer("sample.length", self.length, low=0, high=MAX_NEW_TOKENS)
-        check_integer("sample.seed", self.seed)
+        integer(self.length, "sample.length", low=0, high=MAX_NEW_TOKENS)
+        integer(self.seed, "sample.seed")
         self.decoding  # noqa: B018 (validates temperature, top_k, top_p)
 
     @property

@@ -18,7 +18,7 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader
 
-from seqlab.checks import check_integer, check_probability
+from seqlab.checks import integer, probability
 from seqlab.data import BucketBatchSampler, TaggedSentence
 from seqlab.data.loaders import load_wnut17
 from seqlab.data.readers import read_conll_file
@@ -90,10 +90,10 @@ class TaggingDataConfig:
 
     def __post_init__(self) -> None:
         for name in ("min_count", "max_word_chars", "batch_size"):
-            check_integer(f"data.{name}", getattr(self, name), low=1)
-        check_probability("data.word_dropout", self.word_dropout, allow_one=False)
+            integer(getattr(self, name), f"data.{name}", low=1)
+        probability(self.word_dropout, "data.word_dropout", one_allowed=False)
         if self.limit is not None:
-            check_integer("data.limit", self.limit, low=1)
+            integer(self.limit, "data.limit", low=1)
 
 
 @dataclass(frozen=True)

@@ -33,7 +33,7 @@ import torch.nn.functional as F
 from torch import nn
 from torch.utils.data import DataLoader
 
-from seqlab.checks import check_integer, check_number
+from seqlab.checks import integer, number
 from seqlab.data import BucketBatchSampler, ParallelData, collate_parallel
 from seqlab.data.parallel import read_parallel, split_parallel
 from seqlab.errors import SeqlabError
@@ -136,9 +136,9 @@ class TranslationDataConfig:
 
     def __post_init__(self) -> None:
         for name in ("max_words", "test_sources", "val_sources", "min_count", "batch_size"):
-            check_integer(f"data.{name}", getattr(self, name), low=1)
+            integer(getattr(self, name), f"data.{name}", low=1)
         if self.limit is not None:
-            check_integer("data.limit", self.limit, low=1)
+            integer(self.limit, "data.limit", low=1)
 
 
 @dataclass(frozen=True)
@@ -155,9 +155,9 @@ class TranslationRunConfig:
     max_len: int = 30  # longest generated translation, in tokens
 
     def __post_init__(self) -> None:
-        check_number("label_smoothing", self.label_smoothing, low=0.0, high=1.0, high_open=True)
-        check_integer("beam_size", self.beam_size, low=1)
-        check_integer("max_len", self.max_len, low=1, high=MAX_NEW_TOKENS)
+        number(self.label_smoothing, "label_smoothing", low=0.0, high=1.0, high_open=True)
+        integer(self.beam_size, "beam_size", low=1)
+        integer(self.max_len, "max_len", low=1, high=MAX_NEW_TOKENS)
 
 
 # -- recipe ---------------------------------------------------------------------------------------
