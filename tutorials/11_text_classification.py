@@ -113,7 +113,7 @@ save_figure(figure, "11_sentiment")
 
 # %%
 print(f"""
-* The sentiment recipe ({config.model.encoder.upper()} encoder, bidirectional={config.model.bidirectional},
+* The sentiment recipe ({config.model.arch.upper()} encoder, bidirectional={config.model.bidirectional},
   {config.model.pooling} pooling, {result.parameters:,} parameters) trained for {history.steps} steps
   in {history.seconds:.0f} s.
 * On {len(actual)} held-out snippets: accuracy {accuracy:.3f}, macro F1 {macro_f1:.3f} (F1 by hand equals

@@ -151,6 +151,46 @@ def test_a_cache_counts_its_keys_in_S():
     assert cache.length == 4  # a refused call leaves the cache as it was
 
 
+@pytest.mark.parametrize("fused", [True, False])
+@pytest.mark.parametrize("with_padding", [False, True])
+def test_is_causal_is_the_causal_mask_on_both_paths_and_with_a_cache(fused, with_padding):
+    ours, _ = _pair(8, 2)
+    ours.fused = fused
+    x = torch.randn(2, 5, 8, dtype=torch.float64)
+    key_is_real = torch.tensor([[True] * 5, [True] * 4 + [False]]) if with_padding else None
+    explicit, _ = ours(x, x, x, can_attend=masks.causal_mask(5), key_is_real=key_is_real, need_weights=False)
+    causal, _ = ours(x, x, x, is_causal=True, key_is_real=key_is_real, need_weights=False)
+    torch.testing.assert_close(causal, explicit, **F64)
+    with_weights, weights = ours(x, x, x, is_causal=True, need_weights=True)
+    assert torch.all(weights.triu(1) == 0)  # no query looks ahead
+    # a prompt of 3 then one token at a time through a cache: each step sees exactly its own past
+    cache = KVCache()
+    steps = [ours(x[:, :3], x[:, :3], x[:, :3], is_causal=True, cache=cache, need_weights=False)[0]]
+    for t in (3, 4):
+        step = x[:, t:t + 1]
+        steps.append(ours(step, step, step, is_causal=True, cache=cache, need_weights=False)[0])
+    full, _ = ours(x, x, x, can_attend=masks.causal_mask(5), need_weights=False)
+    torch.testing.assert_close(torch.cat(steps, dim=1), full, **F64)
+    # two queries after a cached past: the (T, S) causal mask aligned with the last positions
+    cache = KVCache()
+    ours(x[:, :3], x[:, :3], x[:, :3], is_causal=True, cache=cache, need_weights=False)
+    pair, _ = ours(x[:, 3:5], x[:, 3:5], x[:, 3:5], is_causal=True, cache=cache, need_weights=False)
+    torch.testing.assert_close(pair, full[:, 3:5], **F64)
+
+
+def test_gpt_uses_the_causal_kernel_and_sees_no_future():
+    from seqlab.models.gpt import GPT, GPTConfig
+
+    torch.manual_seed(0)
+    model = GPT(GPTConfig(vocab_size=11, block_size=8, n_layer=2, n_head=2, n_embd=8, dropout=0.0)).double().eval()
+    ids = torch.randint(0, 11, (2, 8))
+    changed = ids.clone()
+    changed[:, 5:] = (changed[:, 5:] + 1) % 11
+    logits, changed_logits = model(ids), model(changed)
+    torch.testing.assert_close(logits[:, :5], changed_logits[:, :5], **F64)  # the past does not see the future
+    assert not torch.allclose(logits[:, 5:], changed_logits[:, 5:])
+
+
 @settings(max_examples=40, deadline=None)
 @given(st.integers(1, 3), st.sampled_from([1, 2, 4]), st.integers(1, 4), st.integers(1, 5),
        st.sampled_from(["TS", "BTS", "BHTS"]), st.lists(st.booleans(), min_size=4, max_size=4),

@@ -20,7 +20,7 @@ from torch import nn
 
 from seqlab.errors import SeqlabError
 from seqlab.generation.generate import GenerationMixin
-from seqlab.nn import KVCache, LayerNorm, LearnedPositionalEmbedding, SinusoidalPositionalEncoding, masks
+from seqlab.nn import KVCache, LayerNorm, LearnedPositionalEmbedding, SinusoidalPositionalEncoding
 from seqlab.nn.transformer import TransformerEncoderLayer
 
 POSITIONS = ("learned", "sinusoidal", "rope")
@@ -133,15 +133,16 @@ class GPT(GenerationMixin, nn.Module):
         if self.wpe is not None:
             x = self.wpe(x, offset)  # + W_p[offset : offset + T]
         x = self.drop(x)
-        can_attend = masks.causal_mask(T, offset + T, device=idx.device)  # (T, S)
         all_weights = []
         for i, block in enumerate(self.blocks):
             block_cache = None if cache is None else cache[i]
+            # causal self-attention: query i sees keys j <= offset + i (F.scaled_dot_product_attention's
+            # causal kernel when nothing is cached; seqlab.nn.MultiheadAttention builds no mask for it)
             if need_weights:
-                x, weights = block(x, can_attend, block_cache, need_weights=True)
+                x, weights = block(x, None, block_cache, need_weights=True, is_causal=True)
                 all_weights.append(weights)
             else:
-                x = block(x, can_attend, block_cache)
+                x = block(x, None, block_cache, is_causal=True)
         h = self.ln_f(x)
         return (h, all_weights) if need_weights else h
 

@@ -78,6 +78,9 @@ class MultiheadAttention(nn.Module):
         key_is_real: boolean key padding (B, S), False on padding keys (PyTorch's
             ``key_padding_mask`` negated); combined with ``can_attend`` by logical and.
         need_weights, average_attn_weights: as in PyTorch;
+        is_causal: query i sees keys j <= i + S - T only (its own past, cached keys included),
+            combined with the masks above; without them and without cached keys the fused path
+            uses ``scaled_dot_product_attention``'s causal kernel and builds no mask;
         cache: a ``KVCache``; the new keys and values are appended to it (or, for a static cache
             already filled, read from it) and attention runs over all of them.
 
@@ -220,7 +223,7 @@ class MultiheadAttention(nn.Module):
     def forward(self, query: torch.Tensor, key: torch.Tensor, value: torch.Tensor,
                 can_attend: torch.Tensor | None = None, need_weights: bool = True,
                 average_attn_weights: bool = True, cache: KVCache | None = None,
-                key_is_real: torch.Tensor | None = None):
+                key_is_real: torch.Tensor | None = None, is_causal: bool = False):
         self_attention = query is key and key is value
         self._check_inputs(query, key, value, cache)
         if not self.batch_first:
@@ -236,6 +239,13 @@ class MultiheadAttention(nn.Module):
         # both paths below; read before the cache grows, so a refused mask leaves the cache as it was
         can_attend = masks.multihead_can_attend(can_attend, key_is_real, batch=B, heads=self.num_heads, queries=T,
                                                 keys=S, device=query.device)
+        # is_causal: each query sees its own past only. Alone, on the fused path and without cached keys,
+        # it is F.scaled_dot_product_attention's own causal kernel (no mask tensor is built); otherwise it
+        # becomes the causal can_attend (T, S), aligned with the queries' last positions
+        causal_kernel = is_causal and can_attend is None and S == T and self.fused and not need_weights
+        if is_causal and not causal_kernel and T > 1:  # one query after its past sees every key
+            causal = masks.causal_mask(T, S, device=query.device)  # (T, S)
+            can_attend = causal if can_attend is None else can_attend & causal
         q, k, v = self._project(query, key, value, self_attention, cache)
         if k is None:
             k, v = cache.key, cache.value  # cross-attention: the encoder's keys and values, projected once
@@ -251,7 +261,8 @@ class MultiheadAttention(nn.Module):
             heads, weights = attend(q, k, v, can_attend, dropout_p, training=self.training)  # masks read above
         else:
             # F.scaled_dot_product_attention's boolean attn_mask means True = attend, as ours (seqlab.nn.masks)
-            heads = F.scaled_dot_product_attention(q, k, v, attn_mask=can_attend, dropout_p=dropout_p)
+            heads = F.scaled_dot_product_attention(q, k, v, attn_mask=can_attend, dropout_p=dropout_p,
+                                                   is_causal=causal_kernel)
             weights = None
         concat = heads.transpose(1, 2).reshape(B, T, self.embed_dim)  # (B, nh, T, hd) -> (B, T, E)
         output = self.out_proj(concat)  # Concat(head_1..head_h) W^O

@@ -97,6 +97,8 @@ class TransformerEncoderLayer(_FeedForwardMixin, nn.Module):
     padding, as ``MultiheadAttention`` reads them (PyTorch's ``src_mask`` and
     ``src_key_padding_mask``, negated). With a ``KVCache`` the layer attends over the cached
     positions too (a GPT block decoding one token at a time), and S counts them.
+    ``is_causal=True`` adds the causal mask (query i sees keys j <= i + S - T) without the
+    caller building it: PyTorch's ``is_causal``, taken here as a promise the layer keeps itself.
 
     Example:
         >>> layer = TransformerEncoderLayer(16, 4, 32, dropout=0.0)
@@ -123,21 +125,23 @@ class TransformerEncoderLayer(_FeedForwardMixin, nn.Module):
         self.activation = _activation(activation)
         self.batch_first = batch_first
 
-    def _sa_block(self, x, can_attend, key_is_real, cache, need_weights):
+    def _sa_block(self, x, can_attend, key_is_real, cache, need_weights, is_causal):
         out, weights = self.self_attn(x, x, x, can_attend=can_attend, need_weights=need_weights,
-                                      average_attn_weights=False, cache=cache, key_is_real=key_is_real)
+                                      average_attn_weights=False, cache=cache, key_is_real=key_is_real,
+                                      is_causal=is_causal)
         return self.dropout1(out), weights
 
     def forward(self, src: torch.Tensor, can_attend: torch.Tensor | None = None, cache: KVCache | None = None,
-                need_weights: bool = False, key_is_real: torch.Tensor | None = None):
+                need_weights: bool = False, key_is_real: torch.Tensor | None = None, is_causal: bool = False):
         _check_sequence(src, "src", self.self_attn.embed_dim, self.batch_first)
         x = src if self.batch_first else src.transpose(0, 1)
         if self.norm_first:
-            attended, weights = self._sa_block(self.norm1(x), can_attend, key_is_real, cache, need_weights)
+            attended, weights = self._sa_block(self.norm1(x), can_attend, key_is_real, cache, need_weights,
+                                               is_causal)
             x = x + attended  # x + Dropout(SelfAttn(LN(x)))
             x = x + self.dropout2(self._ff_block(self.norm2(x)))  # x + Dropout(FFN(LN(x)))
         else:
-            attended, weights = self._sa_block(x, can_attend, key_is_real, cache, need_weights)
+            attended, weights = self._sa_block(x, can_attend, key_is_real, cache, need_weights, is_causal)
             x = self.norm1(x + attended)  # LN(x + Dropout(SelfAttn(x)))
             x = self.norm2(x + self.dropout2(self._ff_block(x)))  # LN(x + Dropout(FFN(x)))
         x = x if self.batch_first else x.transpose(0, 1)

@@ -115,6 +115,7 @@ def _train(chosen: Recipe, config: Any, data: TaskData, model: torch.nn.Module, 
             "tokenizers": {name: tokenizer.to_str() for name, tokenizer in data.tokenizers.items()}}
     _phase(callbacks, "training")
     history = chosen.fit_model(model, config, data, run_dir, callbacks, resume, meta)
+    distributed.barrier()  # rank 0 has written the best checkpoint before any rank reads it
     if run_dir is not None:
         load_model_state(model, load_checkpoint(run_dir / BEST))
     results, sample = {}, None
