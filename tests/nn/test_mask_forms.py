@@ -161,7 +161,7 @@ def test_is_causal_is_the_causal_mask_on_both_paths_and_with_a_cache(fused, with
     explicit, _ = ours(x, x, x, can_attend=masks.causal_mask(5), key_is_real=key_is_real, need_weights=False)
     causal, _ = ours(x, x, x, is_causal=True, key_is_real=key_is_real, need_weights=False)
     torch.testing.assert_close(causal, explicit, **F64)
-    with_weights, weights = ours(x, x, x, is_causal=True, need_weights=True)
+    _, weights = ours(x, x, x, is_causal=True, need_weights=True)
     assert torch.all(weights.triu(1) == 0)  # no query looks ahead
     # a prompt of 3 then one token at a time through a cache: each step sees exactly its own past
     cache = KVCache()
