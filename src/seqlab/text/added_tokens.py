@@ -65,11 +65,10 @@ class AddedToken:
 
     @classmethod
     def from_json(cls, data, path: str) -> AddedToken:
-        fields = Fields(data, path)
-        special = fields.boolean("special", default=False)
-        return cls(fields.string("content"), fields.integer("id"), special, fields.boolean("single_word", False),
-                   fields.boolean("lstrip", False), fields.boolean("rstrip", False),
-                   fields.boolean("normalized", default=not special))
+        fields = Fields(data, path)  # every field is required, as in tokenizers
+        return cls(fields.string("content"), fields.integer("id"), fields.boolean("special"),
+                   fields.boolean("single_word"), fields.boolean("lstrip"), fields.boolean("rstrip"),
+                   fields.boolean("normalized"))
 
 
 class AddedVocabulary:

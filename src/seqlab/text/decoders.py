@@ -275,11 +275,23 @@ _KINDS = "BPEDecoder, ByteLevel, WordPiece, Metaspace, CTC, Sequence, Replace, F
 
 
 def decoder_from_json(data, path: str = "decoder") -> Decoder | None:
+    """Build a decoder from ``tokenizer.json``'s ``"decoder"`` entry (``None`` stays ``None``).
+
+    Errors name the field's path (``decoder.pattern: ...``).
+    """
+    try:
+        return _decoder_from_json(data, path)
+    except SeqlabError as error:
+        message = str(error)
+        raise SeqlabError(message if message.startswith(path) else f"{path}: {message}") from None
+
+
+def _decoder_from_json(data, path: str = "decoder") -> Decoder | None:
     """Build a decoder from ``tokenizer.json``'s ``"decoder"`` entry."""
     if data is None:
         return None
     fields = Fields(data, path)
-    kind = fields.raw("type", None)
+    kind = fields.type_name()
     if kind == "ByteLevel":
         return ByteLevel(fields.boolean("add_prefix_space"), fields.boolean("trim_offsets"),
                          fields.boolean("use_regex", default=True))

@@ -124,6 +124,15 @@ class Fields:
     def child(self, name: str) -> Fields:
         return Fields(self.raw(name), self.where(name))
 
+    def type_name(self) -> str | None:
+        """The ``type`` tag (None when absent); anything but a string is an error."""
+        if "type" not in self.data:
+            return None
+        kind = self.data["type"]
+        if not isinstance(kind, str):
+            raise SeqlabError(f"{self.where('type')}: expected a type name, got {describe(kind)}")
+        return kind
+
     def kind(self, expected: str) -> None:
         """Check the ``type`` tag, when present, names ``expected``."""
         if "type" in self.data and self.data["type"] != expected:

@@ -16,7 +16,7 @@ Example:
 
 from __future__ import annotations
 
-import itertools
+import heapq
 import math
 import random
 
@@ -134,43 +134,38 @@ class BPE(Model):
             return []
         if self.ignore_merges and piece in self.vocab:
             return [(self.vocab[piece], piece, 0, len(piece))]
-        ids, spans = self._symbols(piece)
-        ranks = self.ranks
-        while len(ids) > 1:
-            best, best_rank = None, None
-            for pair in itertools.pairwise(ids):
-                found = ranks.get(pair)
-                if found is not None and (best_rank is None or found[0] < best_rank):
-                    best, best_rank = pair, found[0]
-            if best is None:
-                break
-            a, b = best
-            new = ranks[best][1]
-            merged_ids, merged_spans, i = [], [], 0
-            while i < len(ids):
-                if i + 1 < len(ids) and ids[i] == a and ids[i + 1] == b:
-                    merged_ids.append(new)
-                    merged_spans.append((spans[i][0], spans[i + 1][1]))
-                    i += 2
-                else:
-                    merged_ids.append(ids[i])
-                    merged_spans.append(spans[i])
-                    i += 1
-            ids, spans = merged_ids, merged_spans
-        id_to_token = self.id_to_token_map
-        return [(i, id_to_token[i], start, end) for i, (start, end) in zip(ids, spans)]
+        ids, lengths = self._symbols(piece)
+        if len(ids) > 1:
+            ids, lengths = _merge(ids, lengths, self.ranks)
+        # spans run on from the symbols' byte lengths, as in tokenizers: a dropped unknown character shifts
+        # the spans after it
+        id_to_token, out, position = self.id_to_token_map, [], 0
+        if piece.isascii():
+            for token_id, length in zip(ids, lengths):
+                out.append((token_id, id_to_token[token_id], min(position, len(piece)),
+                            min(position + length, len(piece))))
+                position += length
+            return out
+        char_of_byte = [i for i, ch in enumerate(piece) for _ in ch.encode("utf-8")]
+        last = len(char_of_byte)
+        for token_id, length in zip(ids, lengths):
+            start, end = min(position, last - 1), min(position + length, last)
+            out.append((token_id, id_to_token[token_id], char_of_byte[start], char_of_byte[end - 1] + 1))
+            position += length
+        return out
 
-    def _symbols(self, piece: str) -> tuple[list[int], list[tuple[int, int]]]:
-        """The initial symbols: one per character (with prefix/suffix marks), unknowns mapped or dropped.
+    def _symbols(self, piece: str) -> tuple[list[int], list[int]]:
+        """The initial symbols (ids) and their lengths in UTF-8 bytes: one per character, unknowns mapped or dropped.
 
-        An unknown character becomes its UTF-8 bytes as ``<0xXX>`` tokens when ``byte_fallback`` (and the
-        vocabulary has them all), else ``unk_token``, which waits for the next known character (or the
-        end) so that a run of unknowns can be fused -- the order in which ``tokenizers`` emits them.
+        Prefix and suffix marks are added before the lookup. An unknown character becomes its UTF-8 bytes as
+        ``<0xXX>`` tokens (one byte long each) when ``byte_fallback`` and the vocabulary has them all, else
+        ``unk_token``, which waits for the next known character (or the end) so that a run of unknowns can be
+        fused -- the order in which ``tokenizers`` emits them; with no ``unk_token`` it is dropped.
         """
         ids: list[int] = []
-        spans: list[tuple[int, int]] = []
+        lengths: list[int] = []
         last = len(piece) - 1
-        pending: tuple[int, int] | None = None  # (start, end) of unknown characters not yet emitted
+        pending: list[int] | None = None  # [unk id, byte length] of unknown characters not yet emitted
         vocab, prefix, suffix = self.vocab, self.continuing_subword_prefix, self.end_of_word_suffix
         for i, ch in enumerate(piece):
             symbol = ch
@@ -178,35 +173,36 @@ class BPE(Model):
                 symbol = prefix + symbol
             if i == last and suffix:
                 symbol = symbol + suffix
+            size = 1 if ch < "\x80" else len(ch.encode("utf-8"))
             token_id = vocab.get(symbol)
             if token_id is not None:
                 if pending is not None:
-                    ids.append(self._unk_id())
-                    spans.append(pending)
+                    ids.append(pending[0])
+                    lengths.append(pending[1])
                     pending = None
                 ids.append(token_id)
-                spans.append((i, i + 1))
+                lengths.append(size)
                 continue
             if self.byte_fallback:
-                byte_ids = [vocab.get(f"<0x{byte:02X}>") for byte in symbol.encode("utf-8")]
+                raw = symbol.encode("utf-8")
+                byte_ids = [vocab.get(f"<0x{byte:02X}>") for byte in raw]
                 if None not in byte_ids:
                     ids.extend(byte_ids)
-                    spans.extend([(i, i + 1)] * len(byte_ids))
+                    lengths.extend([1] * len(byte_ids))
                     continue
             if self.unk_token is None:
                 continue
             if pending is not None and self.fuse_unk:
-                pending = (pending[0], i + 1)
+                pending[1] += size
                 continue
             if pending is not None:
-                ids.append(self._unk_id())
-                spans.append(pending)
-            self._unk_id()
-            pending = (i, i + 1)
+                ids.append(pending[0])
+                lengths.append(pending[1])
+            pending = [self._unk_id(), size]
         if pending is not None:
-            ids.append(self._unk_id())
-            spans.append(pending)
-        return ids, spans
+            ids.append(pending[0])
+            lengths.append(pending[1])
+        return ids, lengths
 
     def to_json(self) -> dict:
         return {"type": "BPE", "dropout": None, "unk_token": self.unk_token,
@@ -214,6 +210,50 @@ class BPE(Model):
                 "end_of_word_suffix": self.end_of_word_suffix, "fuse_unk": self.fuse_unk,
                 "byte_fallback": self.byte_fallback,
                 "ignore_merges": self.ignore_merges, "vocab": self.vocab, "merges": [list(m) for m in self.merges]}
+
+
+def _merge(ids: list[int], lengths: list[int], ranks: dict) -> tuple[list[int], list[int]]:
+    """Apply merges as ``tokenizers`` does: always the lowest-ranked mergeable pair, leftmost first (a heap).
+
+    Symbols form a linked list; a heap entry whose pair has changed since it was pushed is skipped.
+    """
+    n = len(ids)
+    ids, lengths = list(ids), list(lengths)
+    previous = list(range(-1, n - 1))
+    following = [*range(1, n), -1]
+    heap = []
+    for i in range(n - 1):
+        found = ranks.get((ids[i], ids[i + 1]))
+        if found is not None:
+            heap.append((found[0], i, found[1]))
+    heapq.heapify(heap)
+    pop, push = heapq.heappop, heapq.heappush
+    while heap:
+        _, position, new = pop(heap)
+        right = following[position]
+        if lengths[position] == 0 or right == -1:
+            continue
+        found = ranks.get((ids[position], ids[right]))
+        if found is None or found[1] != new:
+            continue
+        ids[position] = new
+        lengths[position] += lengths[right]
+        lengths[right] = 0
+        after = following[right]
+        following[position] = after
+        if after != -1:
+            previous[after] = position
+        before = previous[position]
+        if before >= 0:
+            found = ranks.get((ids[before], new))
+            if found is not None:
+                push(heap, (found[0], before, found[1]))
+        if after != -1:
+            found = ranks.get((new, ids[after]))
+            if found is not None:
+                push(heap, (found[0], position, found[1]))
+    kept = [i for i in range(n) if lengths[i]]
+    return [ids[i] for i in kept], [lengths[i] for i in kept]
 
 
 class WordPiece(Model):
@@ -436,7 +476,7 @@ def model_from_json(data, path: str = "model") -> Model:
     ``vocab``) whose fields are all there.
     """
     fields = Fields(data, path)
-    kind = fields.raw("type", None)
+    kind = fields.type_name()
     if kind is None:
         kind = _infer_kind(fields)
     if kind == "BPE":
@@ -503,9 +543,8 @@ def _bpe(fields: Fields) -> BPE:
                    fields.boolean("fuse_unk", default=False, nullable=True) or False,
                    fields.boolean("ignore_merges", default=False, nullable=True) or False,
                    fields.boolean("byte_fallback", default=False, nullable=True) or False)
-    except SeqlabError as error:
-        message = str(error)
-        raise SeqlabError(f"{fields.path}: {message.removeprefix('BPE ')}") from None
+    except SeqlabError as error:  # "BPE merges[3] ...": name the field as a path
+        raise SeqlabError(f"{fields.path}.{str(error).removeprefix('BPE ')}") from None
 
 
 def _unigram(fields: Fields) -> Unigram:

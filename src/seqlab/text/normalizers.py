@@ -375,11 +375,23 @@ _KINDS = ["BertNormalizer", "Strip", "StripAccents", "NFC", "NFD", "NFKC", "NFKD
 
 
 def normalizer_from_json(data, path: str = "normalizer") -> Normalizer | None:
+    """Build a normalizer from ``tokenizer.json``'s ``"normalizer"`` entry (``None`` stays ``None``).
+
+    Errors name the field's path (``normalizer.pattern: ...``).
+    """
+    try:
+        return _normalizer_from_json(data, path)
+    except SeqlabError as error:
+        message = str(error)
+        raise SeqlabError(message if message.startswith(path) else f"{path}: {message}") from None
+
+
+def _normalizer_from_json(data, path: str = "normalizer") -> Normalizer | None:
     """Build a normalizer from ``tokenizer.json``'s ``"normalizer"`` entry (``None`` stays ``None``)."""
     if data is None:
         return None
     fields = Fields(data, path)
-    kind = fields.raw("type", None)
+    kind = fields.type_name()
     if kind is None:
         raise fields.fail("type", f"expected one of {', '.join(_KINDS)}, found no type")
     if kind in _SIMPLE:

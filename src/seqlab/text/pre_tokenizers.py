@@ -19,13 +19,14 @@ Example:
 
 from __future__ import annotations
 
+import bisect
 import itertools
 import unicodedata
 
 import regex
 
 from seqlab.errors import SeqlabError
-from seqlab.text import unicode
+from seqlab.text import _unicode_data, unicode
 from seqlab.text.byte_level import BYTE_TO_CHAR, to_byte_chars
 from seqlab.text.json_fields import Fields, describe
 from seqlab.text.normalized import Normalized
@@ -296,24 +297,25 @@ class UnicodeScripts(PreTokenizer):
 
 _SCRIPT_PATTERNS: list[tuple[str, regex.Pattern]] = []
 _SCRIPT_CACHE: dict[str, str] = {}
+_SCRIPT_UNKNOWN_STARTS = [first for first, _ in _unicode_data.SCRIPT_UNKNOWN]
+_HAN_LIKE = regex.compile(r"\p{Script=Han}|\p{Script=Hiragana}|\p{Script=Katakana}")
 
 
 def _script(ch: str) -> str:
+    """The script class of ``ch`` as SentencePiece's table (and ``tokenizers``) gives it; ``Any`` joins either side."""
     found = _SCRIPT_CACHE.get(ch)
     if found is not None:
         return found
-    if ch == " ":
+    code = ord(ch)
+    k = bisect.bisect_right(_SCRIPT_UNKNOWN_STARTS, code) - 1
+    if ch == " " or (k >= 0 and code <= _unicode_data.SCRIPT_UNKNOWN[k][1]) or unicodedata.category(ch) == "Cn":
         found = "Any"
-    elif ch == "\u30fc":
-        found = "Han"
+    elif code in _unicode_data.SCRIPT_CHANGED:
+        found = _unicode_data.SCRIPT_CHANGED[code]
+    elif ch == "\u30fc" or _HAN_LIKE.match(ch):
+        found = "Han"  # SentencePiece counts Hiragana, Katakana and the prolonged sound mark as Han
     else:
-        script = regex.match(r"\p{Script=Han}|\p{Script=Hiragana}|\p{Script=Katakana}", ch)
-        if script is not None:
-            found = "Han"
-        elif unicodedata.category(ch) == "Cn":
-            found = "Any"
-        else:
-            found = _script_name(ch)
+        found = _script_name(ch)
     _SCRIPT_CACHE[ch] = found
     return found
 
@@ -451,11 +453,23 @@ _KINDS = ["BertPreTokenizer", "ByteLevel", "CharDelimiterSplit", "Digits", "Fixe
 
 
 def pre_tokenizer_from_json(data, path: str = "pre_tokenizer") -> PreTokenizer | None:
+    """Build a pre-tokenizer from ``tokenizer.json``'s ``"pre_tokenizer"`` entry (``None`` stays ``None``).
+
+    Errors name the field's path (``pre_tokenizer.pattern: ...``).
+    """
+    try:
+        return _pre_tokenizer_from_json(data, path)
+    except SeqlabError as error:
+        message = str(error)
+        raise SeqlabError(message if message.startswith(path) else f"{path}: {message}") from None
+
+
+def _pre_tokenizer_from_json(data, path: str = "pre_tokenizer") -> PreTokenizer | None:
     """Build a pre-tokenizer from ``tokenizer.json``'s ``"pre_tokenizer"`` entry (``None`` stays ``None``)."""
     if data is None:
         return None
     fields = Fields(data, path)
-    kind = fields.raw("type", None)
+    kind = fields.type_name()
     plain = {"Whitespace": Whitespace, "WhitespaceSplit": WhitespaceSplit, "BertPreTokenizer": BertPreTokenizer,
              "UnicodeScripts": UnicodeScripts}
     if kind in plain:

@@ -35,6 +35,10 @@ class PostProcessor:
         """How many tokens ``process`` adds (truncation leaves room for them)."""
         return 0
 
+    def special_ids(self) -> dict[str, int]:
+        """Where each id this processor inserts comes from (``"sep"``, ``"special_tokens['[CLS]']"``) -> the id."""
+        return {}
+
     def process_encodings(self, encodings: list[Encoding], add_special_tokens: bool) -> list[Encoding]:
         raise NotImplementedError
 
@@ -95,6 +99,10 @@ class TemplateProcessing(PostProcessor):
     def added_tokens(self, is_pair: bool) -> int:
         template = self.pair if is_pair else self.single
         return sum(len(self.special_tokens[name]["ids"]) for kind, name, _ in template if kind == "SpecialToken")
+
+    def special_ids(self) -> dict[str, int]:
+        return {f"special_tokens[{name!r}].ids[{i}]": token_id for name, value in self.special_tokens.items()
+                for i, token_id in enumerate(value["ids"])}
 
     def process_encodings(self, encodings: list[Encoding], add_special_tokens: bool) -> list[Encoding]:
         template = self.pair if len(encodings) == 2 else self.single
@@ -169,6 +177,9 @@ class BertProcessing(PostProcessor):
     def added_tokens(self, is_pair: bool) -> int:
         return 3 if is_pair else 2
 
+    def special_ids(self) -> dict[str, int]:
+        return {"sep": self.sep[1], "cls": self.cls[1]}
+
     def process_encodings(self, encodings: list[Encoding], add_special_tokens: bool) -> list[Encoding]:
         if not add_special_tokens:
             return encodings
@@ -197,6 +208,9 @@ class RobertaProcessing(PostProcessor):
 
     def added_tokens(self, is_pair: bool) -> int:
         return 4 if is_pair else 2
+
+    def special_ids(self) -> dict[str, int]:
+        return {"sep": self.sep[1], "cls": self.cls[1]}
 
     def process_encodings(self, encodings: list[Encoding], add_special_tokens: bool) -> list[Encoding]:
         if self.trim_offsets:
@@ -279,6 +293,10 @@ class Sequence(PostProcessor):
     def added_tokens(self, is_pair: bool) -> int:
         return sum(p.added_tokens(is_pair) for p in self.processors)
 
+    def special_ids(self) -> dict[str, int]:
+        return {f"processors[{i}].{where}": token_id for i, p in enumerate(self.processors)
+                for where, token_id in p.special_ids().items()}
+
     def process_encodings(self, encodings: list[Encoding], add_special_tokens: bool) -> list[Encoding]:
         for processor in self.processors:
             encodings = processor.process_encodings(encodings, add_special_tokens)
@@ -296,15 +314,20 @@ def post_processor_from_json(data, path: str = "post_processor") -> PostProcesso
     if data is None:
         return None
     fields = Fields(data, path)
-    kind = fields.raw("type", None)
-    if kind is None:  # tokenizers reads a typeless processor by its fields (Roberta before Bert)
-        keys = set(fields.data)
-        if {"sep", "cls", "trim_offsets", "add_prefix_space"} <= keys:
-            kind = "RobertaProcessing"
-        elif {"sep", "cls"} <= keys:
-            kind = "BertProcessing"
-        else:
+    kind = fields.type_name()
+    # tokenizers picks RobertaProcessing, BertProcessing and TemplateProcessing by their fields whatever the
+    # type says (in that order); a type that disagrees with the fields is refused rather than guessed
+    keys = set(fields.data)
+    by_fields = "RobertaProcessing" if {"sep", "cls", "trim_offsets", "add_prefix_space"} <= keys \
+        else "BertProcessing" if {"sep", "cls"} <= keys else None
+    if by_fields is None and kind not in ("ByteLevel", "Sequence") and {"single", "pair", "special_tokens"} <= keys:
+        by_fields = "TemplateProcessing"
+    if kind is None:
+        if by_fields is None:
             raise fields.fail("type", f"expected one of {_KINDS}, found no type")
+        kind = by_fields
+    elif by_fields is not None and by_fields != kind:
+        raise fields.fail("type", f"the type says {kind} but the fields are those of {by_fields}")
     if kind == "TemplateProcessing":
         try:
             return TemplateProcessing(_template(fields, "single"), _template(fields, "pair"),

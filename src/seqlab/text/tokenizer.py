@@ -402,19 +402,29 @@ class Tokenizer:
         if depth(data) > MAX_DEPTH:
             raise SeqlabError(f"tokenizer.json: expected JSON nested at most {MAX_DEPTH} deep, got deeper")
         fields = Fields(data, "tokenizer.json")
-        version = fields.raw("version", None)
-        if version is not None and version != "1.0":
-            raise SeqlabError(f"version: expected '1.0', got {describe(version)}")
+        if fields.has("version") and fields.raw("version") != "1.0":
+            raise SeqlabError(f"version: expected '1.0', got {describe(fields.raw('version'))}")
         model = model_from_json(fields.raw("model"), "model")
         tokenizer = cls(model, normalizer_from_json(data.get("normalizer")),
                         pre_tokenizer_from_json(data.get("pre_tokenizer")),
                         post_processor_from_json(data.get("post_processor")), decoder_from_json(data.get("decoder")))
-        items = fields.list("added_tokens", default=[], nullable=True) or []
+        items = fields.list("added_tokens", default=[])
         tokens = [AddedToken.from_json(item, f"added_tokens[{i}]") for i, item in enumerate(items)]
         tokenizer.added.add(tokens, model, tokenizer.normalizer)
         tokenizer.truncation = _truncation_from_json(data.get("truncation"))
         tokenizer.padding = _padding_from_json(data.get("padding"))
+        tokenizer._check_ids()
         return tokenizer
+
+    def _check_ids(self) -> None:
+        """Ids the post-processor or the padding insert must be in the vocabulary (else they decode to nothing)."""
+        used = {f"post_processor.{where}": token_id for where, token_id in
+                (self.post_processor.special_ids().items() if self.post_processor is not None else ())}
+        if self.padding is not None:
+            used["padding.pad_id"] = self.padding.pad_id
+        for where, token_id in used.items():
+            if self.id_to_token(token_id) is None:
+                raise SeqlabError(f"{where}: expected an id of the vocabulary (size {self.vocab_size}), got {token_id}")
 
     @classmethod
     def from_str(cls, text: str) -> Tokenizer:
@@ -429,7 +439,12 @@ class Tokenizer:
     @classmethod
     def from_file(cls, path: str | Path) -> Tokenizer:
         """Read a ``tokenizer.json`` written by seqlab or by Hugging Face ``tokenizers``."""
-        text = read_text(path)
+        try:
+            text = read_text(path)
+        except SeqlabError as error:
+            if "not valid" in str(error):  # read_text's hint about --encoding does not apply: JSON is UTF-8
+                raise SeqlabError(f"{str(error).partition('; ')[0]}; a tokenizer.json must be UTF-8") from None
+            raise
         try:
             return cls.from_str(text)
         except SeqlabError as error:
@@ -437,7 +452,7 @@ class Tokenizer:
 
 
 def _no_constants(name: str):
-    raise json.JSONDecodeError(f"{name} is not JSON", name, 0)
+    raise SeqlabError(f"tokenizer.json: expected JSON numbers, got {name} (not JSON)")
 
 
 def _truncation_from_json(data) -> Truncation | None:
