@@ -146,7 +146,10 @@ class Lowercase(Normalizer):
         lowered = text.lower()
         if len(lowered) == len(text) and "\u03a3" not in text:  # str.lower's only context rule: final sigma
             return normalized.with_text(lowered)
-        return normalized.map_chars([ch.lower() for ch in text])
+        pieces = [ch.lower() for ch in text]
+        # a longer lower case (İ -> i̇) replaces its character, the rest count as inserted after it
+        edits = [(i, i + 1, piece, (0,) + (1,) * (len(piece) - 1)) for i, piece in enumerate(pieces) if len(piece) != 1]
+        return (normalized.edit(edits) if edits else normalized).with_text("".join(pieces))
 
 
 class StripAccents(Normalizer):
@@ -157,13 +160,21 @@ class StripAccents(Normalizer):
 
 
 def _remove(normalized: Normalized, drop) -> Normalized:
+    """``normalized`` without the characters ``drop`` is true for (each kept one keeps its span)."""
     text = normalized.text
-    if not any(drop(ch) for ch in set(text)):
+    dropped = [ch for ch in set(text) if drop(ch)]
+    if not dropped:
         return normalized
-    pieces = ["" if drop(ch) else ch for ch in text]
-    if all(pieces):
-        return normalized
-    return normalized.map_chars(pieces)
+    runs = regex.compile("[" + "".join(regex.escape(ch, special_only=False) for ch in dropped) + "]+")
+    kept, last = [], 0
+    for match in runs.finditer(text):
+        a, b = match.span()
+        if a > last:
+            kept.append((last, a))
+        last = b
+    if last < len(text):
+        kept.append((last, len(text)))
+    return normalized.keep(kept)
 
 
 class Strip(Normalizer):
@@ -247,9 +258,11 @@ class BertNormalizer(Normalizer):
             text = normalized.text
             if any(ch in WHITESPACE_SET and ch != " " for ch in set(text)):
                 normalized = normalized.with_text("".join(" " if ch in WHITESPACE_SET else ch for ch in text))
-        if self.handle_chinese_chars and not normalized.text.isascii() \
-                and any(_is_cjk(ch) for ch in set(normalized.text)):
-            normalized = normalized.map_chars([f" {ch} " if _is_cjk(ch) else ch for ch in normalized.text])
+        if self.handle_chinese_chars and not normalized.text.isascii():
+            text = normalized.text
+            edits = [(i, i + 1, f" {ch} ", (0, 1, 1)) for i, ch in enumerate(text) if _is_cjk(ch)]
+            if edits:  # the two spaces count as inserted after the ideograph: all three take its span
+                normalized = normalized.edit(edits)
         if self.lowercase if self.strip_accents is None else self.strip_accents:
             normalized = _remove(NFD().normalize(normalized), unicode.is_nonspacing_mark)
         if self.lowercase:

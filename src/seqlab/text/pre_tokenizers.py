@@ -22,6 +22,7 @@ from __future__ import annotations
 import bisect
 import itertools
 import unicodedata
+from collections.abc import Iterable, Iterator
 
 import regex
 
@@ -109,31 +110,39 @@ def _char_matches(text: str, predicate) -> list[tuple[int, int]]:
     return [(i, i + 1) for i, ch in enumerate(text) if predicate(ch)]
 
 
-def _cut(piece: Normalized, spans: list[tuple[int, int]]) -> list[Normalized]:
-    if len(spans) == 1 and spans[0] == (0, len(piece.text)):
-        return [piece]
-    return [piece.slice(a, b) for a, b in spans if b > a]
+def _cut(piece: Normalized, spans: Iterable[tuple[int, int]]) -> Iterator[Normalized]:
+    """The non-empty ``spans`` of ``piece`` as pieces of their own (views: no text is copied twice)."""
+    n = len(piece.text)
+    for a, b in spans:
+        if b > a:
+            yield piece if a == 0 and b == n else piece.slice(a, b)
 
 
 class PreTokenizer:
-    """Base class: ``split`` maps pieces to finer pieces; ``to_json`` gives HF's JSON."""
+    """Base class: ``split`` maps pieces to finer pieces, lazily; ``to_json`` gives HF's JSON."""
 
     #: True when the model sees the UTF-8 bytes of each piece (as byte characters), not its characters.
     is_byte_level = False
 
-    def split(self, pieces: list[Normalized]) -> list[Normalized]:
-        out: list[Normalized] = []
+    def split(self, pieces: Iterable[Normalized]) -> Iterator[Normalized]:
         for piece in pieces:
-            out.extend(self.split_piece(piece))
-        return out
+            yield from self.split_piece(piece)
 
-    def split_piece(self, piece: Normalized) -> list[Normalized]:
+    def split_piece(self, piece: Normalized) -> Iterable[Normalized]:
         raise NotImplementedError
 
+    def tiles(self, text: str) -> Iterator[list[str]] | None:
+        """The pieces of an untouched ``text`` as runs of strings that concatenate to it, when this
+        pre-tokenizer only cuts (no character added or dropped); else None. The fast path of encoding."""
+        return None
+
     def pre_tokenize_str(self, text: str) -> list[tuple[str, tuple[int, int]]]:
-        """The pieces of ``text`` with their spans in it, as ``tokenizers``' ``pre_tokenize_str`` gives them."""
-        return [(piece.text, piece.original(0, len(piece.text))) for piece in self.split([Normalized(text)])
-                if piece.text]
+        """The pieces of ``text`` with their spans in it, as ``tokenizers``' ``pre_tokenize_str`` gives them
+        (in byte characters after a ``ByteLevel``)."""
+        pieces = self.split([Normalized(text)])
+        if self.is_byte_level:
+            pieces = map(byte_characters, pieces)
+        return [(piece.text, piece.original(0, len(piece.text))) for piece in pieces if piece.text]
 
     def to_json(self) -> dict:
         return {"type": type(self).__name__}
@@ -153,16 +162,27 @@ class _RegexSplit(PreTokenizer):
             raise SeqlabError(f"split behavior: expected one of {sorted(BEHAVIORS)}, got {behavior!r}")
         self._compiled, self.behavior, self.invert = compiled, behavior, invert
 
-    def split_piece(self, piece: Normalized) -> list[Normalized]:
+    def split_piece(self, piece: Normalized) -> Iterator[Normalized]:
         text = piece.text
-        if self.behavior == "isolated" and not self.invert and piece.starts is None:
-            # the fast path of GPT-2's and GPT-4's patterns, whose non-empty matches tile the text
-            found = self._compiled.findall(text) if self._compiled.groups == 0 else None
-            if found is not None and all(found) and sum(map(len, found)) == len(text):
-                base, origin_shift = piece.base, piece.base
-                return [Normalized(part, origin_shift + start, base=base + start)
-                        for part, start in zip(found, itertools.accumulate(map(len, found), initial=0))]
-        return _cut(piece, split_spans(len(text), find_matches(self._compiled, text), self.behavior, self.invert))
+        tiles = self.tiles(text) if piece.is_identity else None
+        if tiles is not None:
+            base = piece.base
+            for run in tiles:
+                for part, start in zip(run, itertools.accumulate(map(len, run), initial=base)):
+                    yield Normalized(part, start)
+                base += sum(map(len, run))
+            return
+        yield from _cut(piece, split_spans(len(text), find_matches(self._compiled, text), self.behavior,
+                                           self.invert))
+
+    def tiles(self, text: str) -> Iterator[list[str]] | None:
+        if self.behavior != "isolated" or self.invert or self._compiled.groups:
+            return None
+        found = self._compiled.findall(text)
+        # matches that cover the text (none empty) are the pieces themselves
+        if all(found) and sum(map(len, found)) == len(text):
+            return iter([found])
+        return None
 
 
 class Split(_RegexSplit):
@@ -172,10 +192,15 @@ class Split(_RegexSplit):
         self.pattern, self.is_regex = pattern, is_regex
         super().__init__(compile_pattern(pattern, literal=not is_regex), behavior, invert)
 
-    def split_piece(self, piece: Normalized) -> list[Normalized]:
+    def split_piece(self, piece: Normalized) -> Iterable[Normalized]:
         if not self.is_regex and not self.pattern:
             return [piece]  # an empty literal matches nothing, as in tokenizers
         return super().split_piece(piece)
+
+    def tiles(self, text: str) -> Iterator[list[str]] | None:
+        if not self.is_regex and not self.pattern:
+            return iter([[text]] if text else [])
+        return super().tiles(text)
 
     def to_json(self) -> dict:
         return {"type": "Split", "pattern": {"Regex" if self.is_regex else "String": self.pattern},
@@ -194,8 +219,8 @@ class WhitespaceSplit(PreTokenizer):
 
     _RUNS = regex.compile(f"[^{_WHITESPACE_CLASS}]+")
 
-    def split_piece(self, piece: Normalized) -> list[Normalized]:
-        return _cut(piece, [m.span() for m in self._RUNS.finditer(piece.text)])
+    def split_piece(self, piece: Normalized) -> Iterator[Normalized]:
+        return _cut(piece, (m.span() for m in self._RUNS.finditer(piece.text)))
 
 
 class CharDelimiterSplit(PreTokenizer):
@@ -206,7 +231,7 @@ class CharDelimiterSplit(PreTokenizer):
             raise SeqlabError(f"CharDelimiterSplit: expected one delimiter character, got {delimiter!r}")
         self.delimiter = delimiter
 
-    def split_piece(self, piece: Normalized) -> list[Normalized]:
+    def split_piece(self, piece: Normalized) -> Iterable[Normalized]:
         text, spans, last = piece.text, [], 0
         while True:
             found = text.find(self.delimiter, last)
@@ -229,7 +254,7 @@ class Punctuation(PreTokenizer):
             raise SeqlabError(f"split behavior: expected one of {sorted(BEHAVIORS)}, got {behavior!r}")
         self.behavior = behavior
 
-    def split_piece(self, piece: Normalized) -> list[Normalized]:
+    def split_piece(self, piece: Normalized) -> Iterable[Normalized]:
         text = piece.text
         return _cut(piece, split_spans(len(text), _char_matches(text, unicode.is_punctuation), self.behavior))
 
@@ -243,7 +268,7 @@ class Digits(PreTokenizer):
     def __init__(self, individual_digits: bool = False):
         self.individual_digits = individual_digits
 
-    def split_piece(self, piece: Normalized) -> list[Normalized]:
+    def split_piece(self, piece: Normalized) -> Iterable[Normalized]:
         text = piece.text
         behavior = "isolated" if self.individual_digits else "contiguous"
         return _cut(piece, split_spans(len(text), _char_matches(text, unicode.is_numeric), behavior))
@@ -255,10 +280,10 @@ class Digits(PreTokenizer):
 class BertPreTokenizer(PreTokenizer):
     """BERT's rule: split on white space (dropped), then isolate every punctuation character."""
 
-    def split(self, pieces: list[Normalized]) -> list[Normalized]:
-        return Punctuation("isolated").split(WhitespaceSplit().split(pieces))
+    def split(self, pieces: Iterable[Normalized]) -> Iterator[Normalized]:
+        return _PUNCTUATION.split(_WHITESPACE_SPLIT.split(pieces))
 
-    def split_piece(self, piece: Normalized) -> list[Normalized]:
+    def split_piece(self, piece: Normalized) -> Iterable[Normalized]:
         return self.split([piece])
 
 
@@ -270,7 +295,7 @@ class FixedLength(PreTokenizer):
             raise SeqlabError(f"FixedLength: expected a length of at least 1, got {length!r}")
         self.length = length
 
-    def split_piece(self, piece: Normalized) -> list[Normalized]:
+    def split_piece(self, piece: Normalized) -> Iterable[Normalized]:
         n = len(piece.text)
         return _cut(piece, [(a, min(a + self.length, n)) for a in range(0, n, self.length)])
 
@@ -282,7 +307,7 @@ class UnicodeScripts(PreTokenizer):
     """Split where the Unicode script changes (SentencePiece's rule: Hiragana, Katakana and ``ー`` count as Han,
     spaces and characters without a script join either side)."""
 
-    def split_piece(self, piece: Normalized) -> list[Normalized]:
+    def split_piece(self, piece: Normalized) -> Iterable[Normalized]:
         # as in tokenizers, text before the first character with a script (leading spaces) is dropped
         cuts, last = [], None
         for i, ch in enumerate(piece.text):
@@ -369,10 +394,15 @@ class ByteLevel(PreTokenizer):
     def __init__(self, add_prefix_space: bool = False, use_regex: bool = True, trim_offsets: bool = True):
         self.add_prefix_space, self.use_regex, self.trim_offsets = add_prefix_space, use_regex, trim_offsets
 
-    def split_piece(self, piece: Normalized) -> list[Normalized]:
+    def split_piece(self, piece: Normalized) -> Iterable[Normalized]:
         if self.add_prefix_space and not piece.text.startswith(" "):
             piece = piece.prepend(" ")
         return self._SPLIT.split_piece(piece) if self.use_regex else [piece]
+
+    def tiles(self, text: str) -> Iterator[list[str]] | None:
+        if self.add_prefix_space:
+            return None
+        return _gpt2_tiles(text) if self.use_regex else iter([[text]] if text else [])
 
     def to_json(self) -> dict:
         return {"type": "ByteLevel", "add_prefix_space": self.add_prefix_space, "trim_offsets": self.trim_offsets,
@@ -395,17 +425,23 @@ class Metaspace(PreTokenizer):
                               f"got {replacement!r}, {prepend_scheme!r}")
         self.replacement, self.prepend_scheme, self.split_pieces = replacement, prepend_scheme, split
 
-    def split_piece(self, piece: Normalized) -> list[Normalized]:
-        if " " in piece.text:
-            piece = piece.replace([(i, i + 1) for i, ch in enumerate(piece.text) if ch == " "], self.replacement)
+    def split_piece(self, piece: Normalized) -> Iterable[Normalized]:
+        if " " in piece.text:  # one character for one: spans unchanged
+            piece = piece.with_text(piece.text.replace(" ", self.replacement))
         prepend = self.prepend_scheme == "always" or (self.prepend_scheme == "first" and piece.origin == 0)
         if prepend and not piece.text.startswith(self.replacement):
             piece = piece.prepend(self.replacement)
         if not self.split_pieces:
             return [piece]
-        text = piece.text
-        matches = _char_matches(text, self.replacement.__eq__)
-        return _cut(piece, split_spans(len(text), matches, "merged_with_next"))
+        # merged_with_next: a piece starts at every replacement character
+        text, replacement = piece.text, self.replacement
+        cuts = [0]
+        found = text.find(replacement, 1)
+        while found >= 0:
+            cuts.append(found)
+            found = text.find(replacement, found + 1)
+        cuts.append(len(text))
+        return _cut(piece, itertools.pairwise(cuts))
 
     def to_json(self) -> dict:
         return {"type": "Metaspace", "replacement": self.replacement, "prepend_scheme": self.prepend_scheme,
@@ -423,15 +459,15 @@ class Sequence(PreTokenizer):
         self.pre_tokenizers = list(pre_tokenizers)
         self.is_byte_level = bool(self.pre_tokenizers) and self.pre_tokenizers[-1].is_byte_level
 
-    def split(self, pieces: list[Normalized]) -> list[Normalized]:
+    def split(self, pieces: Iterable[Normalized]) -> Iterator[Normalized]:
         last = len(self.pre_tokenizers) - 1
         for i, pre_tokenizer in enumerate(self.pre_tokenizers):
             pieces = pre_tokenizer.split(pieces)
             if pre_tokenizer.is_byte_level and i < last:
-                pieces = [byte_characters(piece) for piece in pieces]
-        return pieces
+                pieces = map(byte_characters, pieces)
+        return iter(pieces)
 
-    def split_piece(self, piece: Normalized) -> list[Normalized]:
+    def split_piece(self, piece: Normalized) -> Iterable[Normalized]:
         return self.split([piece])
 
     def to_json(self) -> dict:
@@ -446,6 +482,34 @@ def byte_characters(piece: Normalized) -> Normalized:
 
 
 _ASCII_TO_BYTE_CHAR = {byte: BYTE_TO_CHAR[byte] for byte in range(128)}
+_PUNCTUATION = Punctuation("isolated")
+_WHITESPACE_SPLIT = WhitespaceSplit()
+_GPT2 = compile_pattern(GPT2_PATTERN)
+_CHUNK = 1 << 16
+
+
+def _gpt2_tiles(text: str) -> Iterator[list[str]]:
+    """GPT-2's pieces of ``text``, found a chunk at a time so that a long text never holds all its pieces.
+
+    A chunk ends before a space that follows a non-space and precedes one: no piece of GPT-2's pattern
+    crosses such a point, so each chunk splits as it would inside the whole text.
+    """
+    n, position = len(text), 0
+    findall = _GPT2.findall
+    while position < n:
+        cut = n
+        if n - position > 2 * _CHUNK:
+            probe = position + _CHUNK
+            while True:
+                found = text.find(" ", probe, n - 1)
+                if found < 0:
+                    break
+                if text[found - 1] not in WHITESPACE_SET and text[found + 1] not in WHITESPACE_SET:
+                    cut = found
+                    break
+                probe = found + 1
+        yield findall(text, position, cut)
+        position = cut
 
 
 _KINDS = ["BertPreTokenizer", "ByteLevel", "CharDelimiterSplit", "Digits", "FixedLength", "Metaspace", "Punctuation",

@@ -25,6 +25,7 @@ Example:
 
 from __future__ import annotations
 
+import collections
 import struct
 from array import array
 
@@ -131,14 +132,22 @@ def build_charsmap(rules: dict[str, str]) -> bytes:
     units: list[int] = [0]
     used = {0}
     position = {0: 0}
-    queue = [0]
+    queue = collections.deque([0])
+    lowest_free = 1
     while queue:
-        node = queue.pop(0)
+        node = queue.popleft()
         p = position[node]
         labels = sorted(children[node]) + ([0] if node in value_of else [])
-        base = 1
-        while any((base ^ label) in used for label in labels) or not (p ^ base) < (1 << 21):
-            base += 1
+        while lowest_free in used:
+            lowest_free += 1
+        # try bases that put the first label on a free position, lowest first
+        candidate = lowest_free
+        while True:
+            base = candidate ^ labels[0]
+            if candidate not in used and base > 0 and (p ^ base) < (1 << 21) \
+                    and not any((base ^ label) in used for label in labels):
+                break
+            candidate += 1
         offset = p ^ base
         units[p] |= offset << 10 | (_LEAF_BIT if node in value_of else 0)
         for label in labels:
@@ -153,4 +162,6 @@ def build_charsmap(rules: dict[str, str]) -> bytes:
             units[q] = byte
             position[child] = q
             queue.append(child)
+    # as darts-clone does: whole blocks of 256 units, so that any byte read from a node stays in the array
+    units.extend([0] * (-len(units) % 256))
     return struct.pack("<I", 4 * len(units)) + struct.pack(f"<{len(units)}I", *units) + bytes(strings)

@@ -39,14 +39,26 @@ class PostProcessor:
         """Where each id this processor inserts comes from (``"sep"``, ``"special_tokens['[CLS]']"``) -> the id."""
         return {}
 
-    def process_encodings(self, encodings: list[Encoding], add_special_tokens: bool) -> list[Encoding]:
+    def process_encodings(self, encodings: list[Encoding], add_special_tokens: bool,
+                          trim: bool = True) -> list[Encoding]:
+        """Rewrite the list of encodings (``trim=False``: offsets were trimmed already, see ``trims_early``)."""
         raise NotImplementedError
 
-    def process(self, encoding: Encoding, pair: Encoding | None = None, add_special_tokens: bool = True) -> Encoding:
+    def process(self, encoding: Encoding, pair: Encoding | None = None, add_special_tokens: bool = True,
+                trim: bool = True) -> Encoding:
         encodings = [encoding] if pair is None else [encoding, pair]
         for i, part in enumerate(encodings):
             part.type_ids = [i] * len(part)
-        return Encoding.merge(self.process_encodings(encodings, add_special_tokens))
+        return Encoding.merge(self.process_encodings(encodings, add_special_tokens, trim))
+
+    def trim_spans(self, tokens: list[str], spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+        """The trimming of ``trims_early`` processors, applied to ``spans`` (no prefix space: token by token)."""
+        return trim_offsets(tokens, spans, add_prefix_space=False, cache=self.__dict__.setdefault("_spaces", {}))
+
+    def trims_early(self) -> bool:
+        """Whether the offset trimming this processor does depends on each token alone (no prefix space), so
+        the tokenizer may trim while encoding (once per distinct piece) and pass ``trim=False``."""
+        return False
 
     def to_json(self) -> dict:
         raise NotImplementedError
@@ -104,13 +116,19 @@ class TemplateProcessing(PostProcessor):
         return {f"special_tokens[{name!r}].ids[{i}]": token_id for name, value in self.special_tokens.items()
                 for i, token_id in enumerate(value["ids"])}
 
-    def process_encodings(self, encodings: list[Encoding], add_special_tokens: bool) -> list[Encoding]:
+    def process_encodings(self, encodings: list[Encoding], add_special_tokens: bool,
+                          trim: bool = True) -> list[Encoding]:
         template = self.pair if len(encodings) == 2 else self.single
-        out = []
+        out, used = [], set()
         for kind, name, type_id in template:
             if kind == "Sequence":
                 part = encodings[0 if name == "A" else 1]
-                out.append(part.with_type_id(type_id))
+                if name in used:  # the same sequence twice: a copy
+                    part = part.with_type_id(type_id)
+                else:
+                    part.type_ids = [type_id] * len(part)
+                used.add(name)
+                out.append(part)
             elif add_special_tokens:
                 special = self.special_tokens[name]
                 out.append(_special(special["ids"], special["tokens"], type_id))
@@ -180,7 +198,8 @@ class BertProcessing(PostProcessor):
     def special_ids(self) -> dict[str, int]:
         return {"sep": self.sep[1], "cls": self.cls[1]}
 
-    def process_encodings(self, encodings: list[Encoding], add_special_tokens: bool) -> list[Encoding]:
+    def process_encodings(self, encodings: list[Encoding], add_special_tokens: bool,
+                          trim: bool = True) -> list[Encoding]:
         if not add_special_tokens:
             return encodings
         (sep, sep_id), (cls, cls_id) = self.sep, self.cls
@@ -212,11 +231,16 @@ class RobertaProcessing(PostProcessor):
     def special_ids(self) -> dict[str, int]:
         return {"sep": self.sep[1], "cls": self.cls[1]}
 
-    def process_encodings(self, encodings: list[Encoding], add_special_tokens: bool) -> list[Encoding]:
-        if self.trim_offsets:
+    def trims_early(self) -> bool:
+        return self.trim_offsets and not self.add_prefix_space
+
+    def process_encodings(self, encodings: list[Encoding], add_special_tokens: bool,
+                          trim: bool = True) -> list[Encoding]:
+        if self.trim_offsets and trim:
             for part in encodings:
                 part.offsets = trim_offsets(part.tokens, part.offsets, self.add_prefix_space)
-        encodings = [part.with_type_id(0) for part in encodings]
+        for part in encodings:
+            part.type_ids = [0] * len(part)
         if not add_special_tokens:
             return encodings
         (sep, sep_id), (cls, cls_id) = self.sep, self.cls
@@ -270,8 +294,12 @@ class ByteLevel(PostProcessor):
         self.add_prefix_space, self.trim_offsets, self.use_regex = add_prefix_space, trim_offsets, use_regex
         self._spaces: dict[str, tuple[int, int]] = {}  # token -> (leading, trailing) space characters
 
-    def process_encodings(self, encodings: list[Encoding], add_special_tokens: bool) -> list[Encoding]:
-        if self.trim_offsets:
+    def trims_early(self) -> bool:
+        return self.trim_offsets and not self.add_prefix_space
+
+    def process_encodings(self, encodings: list[Encoding], add_special_tokens: bool,
+                          trim: bool = True) -> list[Encoding]:
+        if self.trim_offsets and trim:
             for part in encodings:
                 part.offsets = self.trim(part.tokens, part.offsets)
         return encodings
@@ -297,9 +325,14 @@ class Sequence(PostProcessor):
         return {f"processors[{i}].{where}": token_id for i, p in enumerate(self.processors)
                 for where, token_id in p.special_ids().items()}
 
-    def process_encodings(self, encodings: list[Encoding], add_special_tokens: bool) -> list[Encoding]:
+    def trims_early(self) -> bool:
+        trimming = [p for p in self.processors if isinstance(p, ByteLevel | RobertaProcessing) and p.trim_offsets]
+        return bool(trimming) and all(p.trims_early() for p in trimming)
+
+    def process_encodings(self, encodings: list[Encoding], add_special_tokens: bool,
+                          trim: bool = True) -> list[Encoding]:
         for processor in self.processors:
-            encodings = processor.process_encodings(encodings, add_special_tokens)
+            encodings = processor.process_encodings(encodings, add_special_tokens, trim)
         return encodings
 
     def to_json(self) -> dict:

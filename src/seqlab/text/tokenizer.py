@@ -24,6 +24,7 @@ Example:
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 from collections import Counter
@@ -107,8 +108,9 @@ class Tokenizer:
         self.added = AddedVocabulary()
         self.truncation: Truncation | None = None
         self.padding: Padding | None = None
-        self._cache: dict[str, tuple[list[int], list[str], list[tuple[int, int]]]] = {}
+        self._cache: dict[str, tuple[list[int], list[str], list, list]] = {}
         self._cache_stages: tuple = ()  # the stages the cached tokens were computed with
+        self._trim_early = False  # offsets trimmed while encoding (see PostProcessor.trims_early)
 
     # ----------------------------------------------------------------- construction
     @classmethod
@@ -234,8 +236,9 @@ class Tokenizer:
         return [piece.text for piece in pieces if piece.text]
 
     # ----------------------------------------------------------------- encoding
-    def _tokenize_piece(self, piece: str) -> tuple[list[int], list[str], list[tuple[int, int]]]:
-        """The model's tokens of one piece, with their spans in characters of the piece (cached)."""
+    def _tokenize_piece(self, piece: str) -> tuple[list[int], list[str], list, list]:
+        """The model's tokens of one piece: ids, tokens, spans in characters of the piece trimmed (when the
+        post-processor trims early) and as they are. Cached."""
         cached = self._cache.get(piece)
         if cached is not None:
             return cached
@@ -250,28 +253,48 @@ class Tokenizer:
         else:
             tokens = self.model.tokenize(piece)
             spans = [(start, end) for _, _, start, end in tokens]
-        result = ([t[0] for t in tokens], [t[1] for t in tokens], spans)
+        token_ids, texts = [t[0] for t in tokens], [t[1] for t in tokens]
+        # trimming is the same on spans within the piece as on the text's offsets only when the piece's
+        # characters stand for consecutive characters of the text; the untrimmed spans serve the other pieces
+        trimmed = self.post_processor.trim_spans(texts, spans) if self._trim_early else spans
+        result = (token_ids, texts, trimmed, spans)
         if len(self._cache) < CACHE_CAPACITY:
             self._cache[piece] = result
         return result
 
     def _encode_pieces(self, part: Normalized, out: Encoding) -> None:
         """Pre-tokenize one stretch of normalized text (no added tokens in it) and append its tokens."""
-        pieces = self.pre_tokenizer.split([part]) if self.pre_tokenizer is not None else [part]
-        cache, tokenize = self._cache.get, self._tokenize_piece
+        pre_tokenizer, tokenize = self.pre_tokenizer, self._tokenize_piece
+        cached = self._cache.get
         ids, tokens, offsets = out.ids, out.tokens, out.offsets
+        tiles = None
+        if part.is_identity:
+            tiles = pre_tokenizer.tiles(part.text) if pre_tokenizer is not None else iter([[part.text]])
+        if tiles is not None:
+            # the fast path: pieces are plain strings of the text, a run at a time
+            base = part.base
+            for run in tiles:
+                entries = [cached(piece) or tokenize(piece) for piece in run]
+                ids.extend([i for entry in entries for i in entry[0]])
+                tokens.extend([t for entry in entries for t in entry[1]])
+                starts = itertools.accumulate(map(len, run), initial=base)
+                offsets.extend([(start + a, start + b) for entry, start in zip(entries, starts) for a, b in entry[2]])
+                base += sum(map(len, run))
+            return
+        pieces = pre_tokenizer.split([part]) if pre_tokenizer is not None else [part]
         for piece in pieces:
             text = piece.text
             if not text:
                 continue
-            entry = cache(text) or tokenize(text)
+            entry = cached(text) or tokenize(text)
             ids.extend(entry[0])
             tokens.extend(entry[1])
-            if piece.starts is None:
-                base = piece.base
-                offsets.extend([(base + a, base + b) for a, b in entry[2]])
-            else:
+            if piece.is_identity:
                 offsets.extend(piece.offsets(entry[2]))
+            elif self._trim_early:
+                offsets.extend(self.post_processor.trim_spans(entry[1], piece.offsets(entry[3])))
+            else:
+                offsets.extend(piece.offsets(entry[3]))
 
     def _encode_sequence(self, text: str, type_id: int) -> Encoding:
         if not isinstance(text, str):
@@ -284,7 +307,7 @@ class Tokenizer:
             if added_id is not None:
                 out.ids.append(added_id)
                 out.tokens.append(text[start:stop])
-                out.offsets.append((start, stop))
+                out.offsets.append(self._trimmed(text[start:stop], (start, stop)))
                 continue
             segment = Normalized(text[start:stop], start)
             if self.normalizer is not None:
@@ -298,23 +321,28 @@ class Tokenizer:
                 else:
                     out.ids.append(token_id)
                     out.tokens.append(part.text)
-                    out.offsets.append(part.original(0, len(part.text)))
+                    out.offsets.append(self._trimmed(part.text, part.original(0, len(part.text))))
         n = len(out.ids)
         return Encoding(out.ids, out.tokens, out.offsets, [type_id] * n, [1] * n, [0] * n)
 
+
+    def _trimmed(self, token: str, span: tuple[int, int]) -> tuple[int, int]:
+        return self.post_processor.trim_spans([token], [span])[0] if self._trim_early else span
+
     def encode(self, text: str, pair: str | None = None, add_special_tokens: bool = True) -> Encoding:
         """Encode one text (or a pair); truncation and padding apply if enabled."""
-        stages = (self.model, self.normalizer, self.pre_tokenizer)
+        stages = (self.model, self.normalizer, self.pre_tokenizer, self.post_processor)
         if any(a is not b for a, b in zip(stages, self._cache_stages)) or not self._cache_stages:
             self.clear_cache()  # a stage was swapped: the cached tokens may be stale
             self._cache_stages = stages
+            self._trim_early = self.post_processor is not None and self.post_processor.trims_early()
         encoding = self._encode_sequence(text, 0)
         second = self._encode_sequence(pair, 1) if pair is not None else None
         if self.truncation is not None:
             added = self.post_processor.added_tokens(second is not None) if self.post_processor is not None else 0
             _truncate(encoding, second, self.truncation, added if add_special_tokens else 0)
         if self.post_processor is not None:
-            encoding = self.post_processor.process(encoding, second, add_special_tokens)
+            encoding = self.post_processor.process(encoding, second, add_special_tokens, trim=not self._trim_early)
         else:
             encoding = default_process(encoding, second)
         if self.padding is not None:
