@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import unicodedata
 from pathlib import Path
 
 from hypothesis import strategies as st
@@ -108,12 +106,3 @@ def _same_meaning(a, b) -> bool:
         if (ea.ids, ea.offsets, ea.type_ids) != (eb.ids, eb.offsets, eb.type_ids):
             return False
     return True
-
-
-def data_dir_or_none() -> Path | None:
-    value = os.environ.get("SEQLAB_DATA_DIR")
-    return Path(value) if value and Path(value).is_dir() else None
-
-
-def is_old_character(ch: str) -> bool:
-    return unicodedata.ucd_3_2_0.category(ch) != "Cn"

@@ -6,7 +6,7 @@ differs from Python's in a few places: ``^`` and ``$`` always match at line boun
 leaves out the joiners U+200C/U+200D but takes ``²³¹¼½¾`` (and ``\\b`` follows), and an
 empty match right after the previous match is skipped (the search moves on one character). Patterns
 are translated to ``regex`` syntax with those meanings; constructs whose translation is not exact
-(POSIX bracket classes, nested classes and ``&&``, inline options after the start, octal escapes,
+(POSIX bracket classes, negated classes inside classes and ``&&``, inline options after the start, octal escapes,
 Oniguruma-only escapes, properties other than categories and scripts) raise a ``SeqlabError`` naming
 the construct, rather than match differently.
 
@@ -43,8 +43,10 @@ _SCRIPTS = {
 }
 _PROPERTIES = {name.lower().replace("_", "") for name in _CATEGORIES | _SCRIPTS}
 _SIMPLE_ESCAPES = set("dDsSbAGKRXnrtfva") | {"0"}
-# Oniguruma's \w: Python's minus the join controls (U+200C, U+200D), plus six Latin-1 numbers (² ³ ¹ ¼ ½ ¾)
-_ONIG_WORD = r"\p{Alphabetic}\p{M}\p{Nd}\p{Pc}\xb2\xb3\xb9\xbc-\xbe"
+# Oniguruma's \w: Python's minus the join controls (U+200C, U+200D), plus six Latin-1 numbers (² ³ ¹ ¼ ½ ¾),
+# which it leaves out again inside a character class
+_CLASS_WORD = r"\p{Alphabetic}\p{M}\p{Nd}\p{Pc}"
+_ONIG_WORD = _CLASS_WORD + r"\xb2\xb3\xb9\xbc-\xbe"
 _FLAGS = regex.VERSION0 | regex.FULLCASE  # full case folding under (?i), as Oniguruma does
 
 
@@ -81,6 +83,7 @@ def translate(pattern: str) -> str:
     i, n = 0, len(pattern)
     in_class = False
     class_start = 0
+    nested: list[int] = []  # where each open class inside the class started
     flags_prefix = ""
     if pattern.startswith("(?"):
         j = 2
@@ -113,7 +116,7 @@ def translate(pattern: str) -> str:
                 i += 2
                 continue
             if nxt == "w":
-                out.append(_ONIG_WORD if in_class else f"[{_ONIG_WORD}]")
+                out.append(_CLASS_WORD if in_class else f"[{_ONIG_WORD}]")
                 i += 2
                 continue
             if nxt == "W":
@@ -148,6 +151,13 @@ def translate(pattern: str) -> str:
                 out.append("(?=\\n?\\Z)")
                 i += 2
                 continue
+            if nxt == "k" and not in_class and i + 2 < n and pattern[i + 2] == "<":
+                close = pattern.find(">", i)
+                if close < 0:
+                    raise SeqlabError(f"pattern {pattern!r}: expected '>' after \\k< at position {i}")
+                out.append(f"(?P={pattern[i + 3:close]})")
+                i = close + 1
+                continue
             if nxt.isdigit() and nxt != "0":
                 if i + 2 < n and pattern[i + 2].isdigit():
                     raise _unsupported(pattern, f"the escape \\{nxt}{pattern[i + 2]} (octal or a backreference)")
@@ -167,14 +177,23 @@ def translate(pattern: str) -> str:
             continue
         if in_class:
             if ch == "[":
-                if pattern.startswith("[:", i) or pattern.startswith("[=", i) or pattern.startswith("[.", i):
+                if regex.match(r"\[:\^?[A-Za-z]+:\]", pattern[i:]):
                     raise _unsupported(pattern, "a POSIX bracket expression")
-                raise _unsupported(pattern, "a nested character class")
+                if pattern.startswith("[^", i):
+                    raise _unsupported(pattern, "a negated character class inside a class")
+                # a class inside a class is their union in Oniguruma: its members join the outer class
+                nested.append(i + 1)
+                i += 1
+                continue
             if ch == "&" and pattern.startswith("&&", i):
                 raise _unsupported(pattern, "class intersection (&&)")
-            if ch == "]" and i > class_start:
+            if ch == "]" and i > (nested[-1] if nested else class_start):
+                if nested:
+                    nested.pop()
+                    i += 1
+                    continue
                 in_class = False
-            out.append(ch)
+            out.append(ch if ch not in "[" else "\\[")
             i += 1
             continue
         if ch == "[":
@@ -226,7 +245,10 @@ def translate(pattern: str) -> str:
         i += 1
     body = "".join(out)
     if flags_prefix:
-        return f"(?{_options(pattern, flags_prefix)}:{body})"
+        # options that open the pattern hold for all of it: Python's global flags (off-switches have nothing
+        # to switch off there)
+        on = _options(pattern, flags_prefix).partition("-")[0]
+        return f"(?{on}){body}" if on else body
     return body
 
 

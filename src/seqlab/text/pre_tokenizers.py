@@ -346,13 +346,11 @@ def _script(ch: str) -> str:
 
 
 def _script_name(ch: str) -> str:
-    if not _SCRIPT_PATTERNS:
-        for name in _SCRIPT_NAMES:
-            _SCRIPT_PATTERNS.append((name, regex.compile(rf"\p{{Script={name}}}")))
-    for name, pattern in _SCRIPT_PATTERNS:
-        if pattern.match(ch):
-            return name
-    return "Any"
+    if not _SCRIPT_PATTERNS:  # one pattern, a named group per script: one match finds the script
+        _SCRIPT_PATTERNS.append(("", regex.compile("|".join(rf"(?P<{name}>\p{{Script={name}}})"
+                                                              for name in _SCRIPT_NAMES))))
+    found = _SCRIPT_PATTERNS[0][1].match(ch)
+    return found.lastgroup if found is not None else "Any"
 
 
 _SCRIPT_NAMES = [
