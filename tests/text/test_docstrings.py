@@ -8,8 +8,8 @@ import importlib
 import pytest
 
 MODULES = ["added_tokens", "byte_level", "characters", "decoders", "encoding", "json_fields", "merges", "models",
-           "normalized", "normalizers", "patterns", "pre_tokenizers", "precompiled", "processors", "tokenizer", "trainers",
-           "unicode"]
+           "normalized", "normalizers", "patterns", "pre_tokenizers", "precompiled", "processors", "tokenizer",
+           "trainers", "unicode"]
 
 
 @pytest.mark.parametrize("name", MODULES)

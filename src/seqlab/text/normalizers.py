@@ -232,9 +232,7 @@ _CJK_BLOCKS = [(0x4E00, 0x9FFF), (0x3400, 0x4DBF), (0x20000, 0x2A6DF), (0x2A700,
                (0x2B920, 0x2CEAF), (0xF900, 0xFAFF), (0x2F800, 0x2FA1F)]
 
 
-def _is_cjk(ch: str) -> bool:
-    code = ord(ch)
-    return any(low <= code <= high for low, high in _CJK_BLOCKS)
+_CJK = regex.compile("[" + "".join(f"\\U{low:08X}-\\U{high:08X}" for low, high in _CJK_BLOCKS) + "]")
 
 
 class BertNormalizer(Normalizer):
@@ -259,8 +257,7 @@ class BertNormalizer(Normalizer):
             if any(ch in WHITESPACE_SET and ch != " " for ch in set(text)):
                 normalized = normalized.with_text("".join(" " if ch in WHITESPACE_SET else ch for ch in text))
         if self.handle_chinese_chars and not normalized.text.isascii():
-            text = normalized.text
-            edits = [(i, i + 1, f" {ch} ", (0, 1, 1)) for i, ch in enumerate(text) if _is_cjk(ch)]
+            edits = [(m.start(), m.end(), f" {m.group()} ", (0, 1, 1)) for m in _CJK.finditer(normalized.text)]
             if edits:  # the two spaces count as inserted after the ideograph: all three take its span
                 normalized = normalized.edit(edits)
         if self.lowercase if self.strip_accents is None else self.strip_accents:

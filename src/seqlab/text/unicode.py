@@ -25,6 +25,8 @@ from __future__ import annotations
 import unicodedata
 from collections.abc import Iterable
 
+import regex
+
 from seqlab.text import _unicode_data as data
 
 
@@ -220,4 +222,9 @@ def normalize_with_changes(text: str, form: str) -> tuple[str, list[int]]:
 
 def needs_normalizing(text: str, form: str) -> bool:
     """Whether ``form`` may change ``text`` (False is exact; True may be a false alarm near newer characters)."""
-    return not unicodedata.is_normalized(form, text) or any(ch in _UNKNOWN_9 for ch in text)
+    return not unicodedata.is_normalized(form, text) or _UNKNOWN_9_PATTERN.search(text) is not None
+
+
+_UNKNOWN_9_PATTERN = regex.compile("[" + "".join(f"{regex.escape(chr(a), special_only=False)}-"
+                                                 f"{regex.escape(chr(b), special_only=False)}"
+                                                 for a, b in data.UNKNOWN_TO_UNICODE_9) + "]")
