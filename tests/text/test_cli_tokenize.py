@@ -71,7 +71,7 @@ def test_bad_input_is_one_line_with_exit_code_2(trained, tmp_path, capsys):
         (["tokenize", "train", str(empty), "-o", str(tmp_path / "t.json")], "empty corpus"),
         (["tokenize", "train", str(tmp_path / "missing.txt")], "no such file"),
         (["tokenize", "train", str(latin), "--model", "sentencepiece"], "--model: expected one of"),
-        (["tokenize", "encode", str(garbage), "x"], "model: expected one of BPE, WordPiece, WordLevel"),
+        (["tokenize", "encode", str(garbage), "x"], "model.type: expected one of BPE, WordPiece, WordLevel"),
         (["tokenize", "encode", str(tmp_path / "none.json"), "x"], "expected a tokenizer.json file"),
         (["tokenize", "decode", str(trained["bpe"]), "12", "x"], "ids: expected integers"),
         (["tokenize", "decode", str(trained["bpe"]), "99999"], "outside the vocabulary"),

@@ -7,8 +7,9 @@ import importlib
 
 import pytest
 
-MODULES = ["byte_level", "characters", "decoders", "encoding", "merges", "models", "normalizers", "pre_tokenizers",
-           "processors", "tokenizer", "trainers"]
+MODULES = ["added_tokens", "byte_level", "characters", "decoders", "encoding", "json_fields", "merges", "models",
+           "normalized", "normalizers", "patterns", "pre_tokenizers", "precompiled", "processors", "tokenizer",
+           "trainers", "unicode"]
 
 
 @pytest.mark.parametrize("name", MODULES)

@@ -43,7 +43,9 @@ class Encoding:
 
     @classmethod
     def merge(cls, parts: list[Encoding]) -> Encoding:
-        """The concatenation of ``parts``."""
+        """The concatenation of ``parts`` (one part is returned as it is)."""
+        if len(parts) == 1:
+            return parts[0]
         out = cls([], [], [])
         for part in parts:
             for name in ("ids", "tokens", "offsets", "type_ids", "attention_mask", "special_tokens_mask"):

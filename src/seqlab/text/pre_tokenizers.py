@@ -1,30 +1,38 @@
 """Pre-tokenizers: the second stage, normalized text -> pieces ("words") that the model splits further.
 
-A piece is ``(text, start, extra)``: its text, the offset in the normalized text where it starts, and
-how many characters at its front were inserted (the prefix space of ``ByteLevel``, the ``▁`` of
-``Metaspace``) rather than taken from the text; relative character ``r`` of the piece sits at
-``start + max(r - extra, 0)``, and the inserted ones share the span of the first real character.
-Each pre-tokenizer serialises to the JSON of Hugging Face ``tokenizers``.
+A piece is a ``Normalized``: its text and, per character, the span of the original string it stands
+for, so pre-tokenizers that insert characters (the prefix space of ``ByteLevel``, the ``▁`` of
+``Metaspace``) keep offsets right. ``split(pieces)`` maps a list of pieces to a finer one; empty
+pieces are dropped, as in ``tokenizers``. Every pre-tokenizer ``tokenizers`` 0.23 serialises is
+here: ``BertPreTokenizer``, ``ByteLevel``, ``CharDelimiterSplit``, ``Digits``, ``FixedLength``,
+``Metaspace``, ``Punctuation``, ``Sequence``, ``Split``, ``UnicodeScripts``, ``Whitespace`` and
+``WhitespaceSplit``.
 
-Split behaviours (how the matched delimiters are kept), as in ``tokenizers``:
-``removed`` drops them, ``isolated`` makes each its own piece, ``merged_with_previous`` /
-``merged_with_next`` glue each to its neighbour, ``contiguous`` groups adjacent delimiters into one piece.
+Split behaviours (what happens to the matched delimiters), as in ``tokenizers``: ``removed`` drops
+them, ``isolated`` makes each its own piece, ``merged_with_previous`` / ``merged_with_next`` glue each
+to its neighbour, ``contiguous`` groups adjacent delimiters into one piece.
 
 Example:
-    >>> [text for text, _, _ in Whitespace().pre_tokenize_str("Hello, world!")]
+    >>> [piece for piece, _ in Whitespace().pre_tokenize_str("Hello, world!")]
     ['Hello', ',', 'world', '!']
 """
 
 from __future__ import annotations
 
+import bisect
 import itertools
 import unicodedata
+from collections.abc import Iterable, Iterator
 
 import regex
 
 from seqlab.errors import SeqlabError
-
-Piece = tuple[str, int, int]
+from seqlab.text import _unicode_data, unicode
+from seqlab.text.byte_level import BYTE_TO_CHAR, to_byte_chars
+from seqlab.text.json_fields import Fields, describe
+from seqlab.text.normalized import Normalized
+from seqlab.text.patterns import compile_pattern, find_matches
+from seqlab.text.unicode import WHITESPACE, WHITESPACE_SET
 
 #: GPT-2's split pattern (contractions, letters, numbers, other symbols, whitespace).
 GPT2_PATTERN = r"""'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+"""
@@ -33,86 +41,108 @@ GPT4_PATTERN = (
     r"""(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|"""
     r"""\s+(?!\S)|\s+"""
 )
-
-# Unicode White_Space, the set Rust's char::is_whitespace uses (str.isspace adds U+001C..U+001F).
-WHITESPACE = "\t\n\x0b\x0c\r \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a" \
-    "\u2028\u2029\u202f\u205f\u3000"
-_WHITESPACE_SET = frozenset(WHITESPACE)
 BEHAVIORS = {"removed": "Removed", "isolated": "Isolated", "merged_with_previous": "MergedWithPrevious",
              "merged_with_next": "MergedWithNext", "contiguous": "Contiguous"}
 _BEHAVIOR_NAMES = {value: key for key, value in BEHAVIORS.items()}
+# Rust's regex crate: \w is Alphabetic, marks, decimal digits, connector punctuation and join controls
+_WORD = r"\p{Alphabetic}\p{M}\p{Nd}\p{Pc}\p{Join_Control}"
+_WHITESPACE_CLASS = regex.escape(WHITESPACE)
 
-
-def is_punctuation(ch: str) -> bool:
-    """ASCII punctuation or a Unicode punctuation category (P*), as ``tokenizers`` decides it."""
-    return ("!" <= ch <= "/") or (":" <= ch <= "@") or ("[" <= ch <= "`") or ("{" <= ch <= "~") \
-        or unicodedata.category(ch).startswith("P")
-
-
-def sub_piece(piece: Piece, a: int, b: int) -> Piece:
-    """Characters ``[a, b)`` of ``piece`` as a piece of their own."""
-    text, start, extra = piece
-    return text[a:b], start + max(a - extra, 0), max(0, min(b, extra) - a)
+__all__ = ["GPT2_PATTERN", "GPT4_PATTERN", "BertPreTokenizer", "ByteLevel", "CharDelimiterSplit", "Digits",
+           "FixedLength", "Metaspace", "PreTokenizer", "Punctuation", "Sequence", "Split", "UnicodeScripts",
+           "Whitespace", "WhitespaceSplit", "pre_tokenizer_from_json"]
 
 
 def split_spans(length: int, matches: list[tuple[int, int]], behavior: str,
                 invert: bool = False) -> list[tuple[int, int]]:
     """Cut ``[0, length)`` at the delimiter ``matches`` (sorted, disjoint) following ``behavior``.
 
-    With ``invert`` the matches are the pieces and the gaps between them the delimiters.
+    With ``invert`` the matches are the pieces and the gaps between them the delimiters. Empty spans
+    may be returned (the caller drops them).
     """
+    if length == 0:
+        return []
     spans: list[tuple[int, int, bool]] = []
     last = 0
     for a, b in matches:
-        if a > last:
+        if a != last:
             spans.append((last, a, invert))
         spans.append((a, b, not invert))
         last = b
-    if last < length:
+    if last != length:
         spans.append((last, length, invert))
     if behavior == "removed":
         return [(a, b) for a, b, is_match in spans if not is_match]
     if behavior == "isolated":
         return [(a, b) for a, b, _ in spans]
+    out: list[list[int]] = []
     if behavior == "contiguous":
-        out: list[tuple[int, int, bool]] = []
+        previous = False
         for a, b, is_match in spans:
-            if is_match and out and out[-1][2]:
-                out[-1] = (out[-1][0], b, True)
+            if is_match == previous and out:
+                out[-1][1] = b
             else:
-                out.append((a, b, is_match))
-        return [(a, b) for a, b, _ in out]
+                out.append([a, b])
+            previous = is_match
+        return [(a, b) for a, b in out]
     if behavior == "merged_with_previous":
-        return _merge_matches(spans)
+        previous = False
+        for a, b, is_match in spans:
+            if is_match and not previous and out:
+                out[-1][1] = b
+            else:
+                out.append([a, b])
+            previous = is_match
+        return [(a, b) for a, b in out]
     if behavior == "merged_with_next":
-        # the mirror image: merge each delimiter into the piece after it
-        mirrored = [(length - b, length - a, is_match) for a, b, is_match in reversed(spans)]
-        return [(length - b, length - a) for a, b in reversed(_merge_matches(mirrored))]
+        previous = False
+        for a, b, is_match in reversed(spans):
+            if is_match and not previous and out:
+                out[-1][0] = a
+            else:
+                out.append([a, b])
+            previous = is_match
+        return [(a, b) for a, b in reversed(out)]
     raise SeqlabError(f"split behavior: expected one of {sorted(BEHAVIORS)}, got {behavior!r}")
 
 
-def _merge_matches(spans: list[tuple[int, int, bool]]) -> list[tuple[int, int]]:
-    """Glue each delimiter to the piece before it, unless that piece is itself a delimiter."""
-    out: list[tuple[int, int, bool]] = []
-    for a, b, is_match in spans:
-        if is_match and out and not out[-1][2]:
-            out[-1] = (out[-1][0], b, True)
-        else:
-            out.append((a, b, is_match))
-    return [(a, b) for a, b, _ in out]
+def _char_matches(text: str, predicate) -> list[tuple[int, int]]:
+    return [(i, i + 1) for i, ch in enumerate(text) if predicate(ch)]
+
+
+def _cut(piece: Normalized, spans: Iterable[tuple[int, int]]) -> Iterator[Normalized]:
+    """The non-empty ``spans`` of ``piece`` as pieces of their own (views: no text is copied twice)."""
+    n = len(piece.text)
+    for a, b in spans:
+        if b > a:
+            yield piece if a == 0 and b == n else piece.slice(a, b)
 
 
 class PreTokenizer:
-    """Base class: ``split`` maps pieces to finer pieces; ``to_json`` gives HF's JSON."""
+    """Base class: ``split`` maps pieces to finer pieces, lazily; ``to_json`` gives HF's JSON."""
 
     #: True when the model sees the UTF-8 bytes of each piece (as byte characters), not its characters.
     is_byte_level = False
 
-    def split(self, pieces: list[Piece]) -> list[Piece]:
+    def split(self, pieces: Iterable[Normalized]) -> Iterator[Normalized]:
+        for piece in pieces:
+            yield from self.split_piece(piece)
+
+    def split_piece(self, piece: Normalized) -> Iterable[Normalized]:
         raise NotImplementedError
 
-    def pre_tokenize_str(self, text: str) -> list[Piece]:
-        return self.split([(text, 0, 0)])
+    def tiles(self, text: str) -> Iterator[list[str]] | None:
+        """The pieces of an untouched ``text`` as runs of strings that concatenate to it, when this
+        pre-tokenizer only cuts (no character added or dropped); else None. The fast path of encoding."""
+        return None
+
+    def pre_tokenize_str(self, text: str) -> list[tuple[str, tuple[int, int]]]:
+        """The pieces of ``text`` with their spans in it, as ``tokenizers``' ``pre_tokenize_str`` gives them
+        (in byte characters after a ``ByteLevel``)."""
+        pieces = self.split([Normalized(text)])
+        if self.is_byte_level:
+            pieces = map(byte_characters, pieces)
+        return [(piece.text, piece.original(0, len(piece.text))) for piece in pieces if piece.text]
 
     def to_json(self) -> dict:
         return {"type": type(self).__name__}
@@ -132,29 +162,45 @@ class _RegexSplit(PreTokenizer):
             raise SeqlabError(f"split behavior: expected one of {sorted(BEHAVIORS)}, got {behavior!r}")
         self._compiled, self.behavior, self.invert = compiled, behavior, invert
 
-    def split(self, pieces: list[Piece]) -> list[Piece]:
-        out: list[Piece] = []
-        simple = self.behavior == "isolated" and self._compiled.groups == 0
-        for piece in pieces:
-            text, start, extra = piece
-            if simple and not extra:
-                # the fast path of GPT-2's and GPT-4's patterns, whose matches tile the whole text
-                found = self._compiled.findall(text)
-                lengths = list(map(len, found))
-                if sum(lengths) == len(text):
-                    out.extend(zip(found, itertools.accumulate(lengths, initial=start), itertools.repeat(0)))
-                    continue
-            matches = [m.span() for m in self._compiled.finditer(text) if m.end() > m.start()]
-            out.extend(sub_piece(piece, a, b) for a, b in split_spans(len(text), matches, self.behavior, self.invert))
-        return out
+    def split_piece(self, piece: Normalized) -> Iterator[Normalized]:
+        text = piece.text
+        tiles = self.tiles(text) if piece.is_identity else None
+        if tiles is not None:
+            base = piece.base
+            for run in tiles:
+                for part, start in zip(run, itertools.accumulate(map(len, run), initial=base)):
+                    yield Normalized(part, start)
+                base += sum(map(len, run))
+            return
+        yield from _cut(piece, split_spans(len(text), find_matches(self._compiled, text), self.behavior,
+                                           self.invert))
+
+    def tiles(self, text: str) -> Iterator[list[str]] | None:
+        if self.behavior != "isolated" or self.invert or self._compiled.groups:
+            return None
+        found = self._compiled.findall(text)
+        # matches that cover the text (none empty) are the pieces themselves
+        if all(found) and sum(map(len, found)) == len(text):
+            return iter([found])
+        return None
 
 
 class Split(_RegexSplit):
-    """Split at a literal string or a regex (``is_regex``), e.g. ``Split(GPT4_PATTERN, is_regex=True)``."""
+    """Split at a literal string or an Oniguruma regex (``is_regex``), e.g. ``Split(GPT4_PATTERN, is_regex=True)``."""
 
     def __init__(self, pattern: str, behavior: str = "isolated", invert: bool = False, is_regex: bool = False):
         self.pattern, self.is_regex = pattern, is_regex
-        super().__init__(regex.compile(pattern if is_regex else regex.escape(pattern)), behavior, invert)
+        super().__init__(compile_pattern(pattern, literal=not is_regex), behavior, invert)
+
+    def split_piece(self, piece: Normalized) -> Iterable[Normalized]:
+        if not self.is_regex and not self.pattern:
+            return [piece]  # an empty literal matches nothing, as in tokenizers
+        return super().split_piece(piece)
+
+    def tiles(self, text: str) -> Iterator[list[str]] | None:
+        if not self.is_regex and not self.pattern:
+            return iter([[text]] if text else [])
+        return super().tiles(text)
 
     def to_json(self) -> dict:
         return {"type": "Split", "pattern": {"Regex" if self.is_regex else "String": self.pattern},
@@ -165,48 +211,67 @@ class Whitespace(_RegexSplit):
     r"""Runs of word characters and runs of other non-space characters: ``\w+|[^\w\s]+``; spaces dropped."""
 
     def __init__(self):
-        super().__init__(regex.compile(r"\w+|[^\w\s]+"), "removed", invert=True)
+        super().__init__(regex.compile(f"[{_WORD}]+|[^{_WORD}{_WHITESPACE_CLASS}]+"), "removed", invert=True)
 
 
-class WhitespaceSplit(_RegexSplit):
+class WhitespaceSplit(PreTokenizer):
     """Split on Unicode white space (dropped)."""
 
-    def __init__(self):
-        super().__init__(regex.compile(f"[{regex.escape(WHITESPACE)}]+"), "removed")
+    _RUNS = regex.compile(f"[^{_WHITESPACE_CLASS}]+")
+
+    def split_piece(self, piece: Normalized) -> Iterator[Normalized]:
+        return _cut(piece, (m.span() for m in self._RUNS.finditer(piece.text)))
+
+
+class CharDelimiterSplit(PreTokenizer):
+    """Split on one delimiter character (dropped)."""
+
+    def __init__(self, delimiter: str):
+        if len(delimiter) != 1:
+            raise SeqlabError(f"CharDelimiterSplit: expected one delimiter character, got {delimiter!r}")
+        self.delimiter = delimiter
+
+    def split_piece(self, piece: Normalized) -> Iterable[Normalized]:
+        text, spans, last = piece.text, [], 0
+        while True:
+            found = text.find(self.delimiter, last)
+            if found < 0:
+                break
+            spans.append((last, found))
+            last = found + 1
+        spans.append((last, len(text)))
+        return _cut(piece, spans)
+
+    def to_json(self) -> dict:
+        return {"type": "CharDelimiterSplit", "delimiter": self.delimiter}
 
 
 class Punctuation(PreTokenizer):
-    """Split around every punctuation character (``isolated`` by default)."""
+    """Split around every punctuation character (ASCII or Unicode 8.0 P*; ``isolated`` by default)."""
 
     def __init__(self, behavior: str = "isolated"):
         if behavior not in BEHAVIORS:
             raise SeqlabError(f"split behavior: expected one of {sorted(BEHAVIORS)}, got {behavior!r}")
         self.behavior = behavior
 
-    def split(self, pieces: list[Piece]) -> list[Piece]:
-        out: list[Piece] = []
-        for piece in pieces:
-            matches = [(i, i + 1) for i, ch in enumerate(piece[0]) if is_punctuation(ch)]
-            out.extend(sub_piece(piece, a, b) for a, b in split_spans(len(piece[0]), matches, self.behavior))
-        return out
+    def split_piece(self, piece: Normalized) -> Iterable[Normalized]:
+        text = piece.text
+        return _cut(piece, split_spans(len(text), _char_matches(text, unicode.is_punctuation), self.behavior))
 
     def to_json(self) -> dict:
         return {"type": "Punctuation", "behavior": BEHAVIORS[self.behavior]}
 
 
 class Digits(PreTokenizer):
-    """Split off digits (Unicode N*): each on its own (``individual_digits``) or in runs."""
+    """Split off numeric characters (Nd, Nl, No): each on its own (``individual_digits``) or in runs."""
 
     def __init__(self, individual_digits: bool = False):
         self.individual_digits = individual_digits
 
-    def split(self, pieces: list[Piece]) -> list[Piece]:
+    def split_piece(self, piece: Normalized) -> Iterable[Normalized]:
+        text = piece.text
         behavior = "isolated" if self.individual_digits else "contiguous"
-        out: list[Piece] = []
-        for piece in pieces:
-            matches = [(i, i + 1) for i, ch in enumerate(piece[0]) if unicodedata.category(ch).startswith("N")]
-            out.extend(sub_piece(piece, a, b) for a, b in split_spans(len(piece[0]), matches, behavior))
-        return out
+        return _cut(piece, split_spans(len(text), _char_matches(text, unicode.is_numeric), behavior))
 
     def to_json(self) -> dict:
         return {"type": "Digits", "individual_digits": self.individual_digits}
@@ -215,17 +280,104 @@ class Digits(PreTokenizer):
 class BertPreTokenizer(PreTokenizer):
     """BERT's rule: split on white space (dropped), then isolate every punctuation character."""
 
-    def __init__(self):
-        self._steps = [WhitespaceSplit(), Punctuation("isolated")]
+    def split(self, pieces: Iterable[Normalized]) -> Iterator[Normalized]:
+        return _PUNCTUATION.split(_WHITESPACE_SPLIT.split(pieces))
 
-    def split(self, pieces: list[Piece]) -> list[Piece]:
-        for step in self._steps:
-            pieces = step.split(pieces)
-        return pieces
+    def split_piece(self, piece: Normalized) -> Iterable[Normalized]:
+        return self.split([piece])
+
+
+class FixedLength(PreTokenizer):
+    """Cut each piece into chunks of ``length`` characters (the last one may be shorter)."""
+
+    def __init__(self, length: int = 5):
+        if not isinstance(length, int) or length < 1:
+            raise SeqlabError(f"FixedLength: expected a length of at least 1, got {length!r}")
+        self.length = length
+
+    def split_piece(self, piece: Normalized) -> Iterable[Normalized]:
+        n = len(piece.text)
+        return _cut(piece, [(a, min(a + self.length, n)) for a in range(0, n, self.length)])
+
+    def to_json(self) -> dict:
+        return {"type": "FixedLength", "length": self.length}
+
+
+class UnicodeScripts(PreTokenizer):
+    """Split where the Unicode script changes (SentencePiece's rule: Hiragana, Katakana and ``ー`` count as Han,
+    spaces and characters without a script join either side)."""
+
+    def split_piece(self, piece: Normalized) -> Iterable[Normalized]:
+        # as in tokenizers, text before the first character with a script (leading spaces) is dropped
+        cuts, last = [], None
+        for i, ch in enumerate(piece.text):
+            script = _script(ch)
+            if script != "Any":
+                if script != last:
+                    cuts.append(i)
+                last = script
+        cuts.append(len(piece.text))
+        return _cut(piece, list(itertools.pairwise(cuts)))
+
+
+_SCRIPT_PATTERNS: list[tuple[str, regex.Pattern]] = []
+_SCRIPT_CACHE: dict[str, str] = {}
+_SCRIPT_UNKNOWN_STARTS = [first for first, _ in _unicode_data.SCRIPT_UNKNOWN]
+_HAN_LIKE = regex.compile(r"\p{Script=Han}|\p{Script=Hiragana}|\p{Script=Katakana}")
+
+
+def _script(ch: str) -> str:
+    """The script class of ``ch`` as SentencePiece's table (and ``tokenizers``) gives it; ``Any`` joins either side."""
+    found = _SCRIPT_CACHE.get(ch)
+    if found is not None:
+        return found
+    code = ord(ch)
+    k = bisect.bisect_right(_SCRIPT_UNKNOWN_STARTS, code) - 1
+    if ch == " " or (k >= 0 and code <= _unicode_data.SCRIPT_UNKNOWN[k][1]) or unicodedata.category(ch) == "Cn":
+        found = "Any"
+    elif code in _unicode_data.SCRIPT_CHANGED:
+        found = _unicode_data.SCRIPT_CHANGED[code]
+    elif ch == "\u30fc" or _HAN_LIKE.match(ch):
+        found = "Han"  # SentencePiece counts Hiragana, Katakana and the prolonged sound mark as Han
+    else:
+        found = _script_name(ch)
+    _SCRIPT_CACHE[ch] = found
+    return found
+
+
+def _script_name(ch: str) -> str:
+    if not _SCRIPT_PATTERNS:  # one pattern, a named group per script: one match finds the script
+        _SCRIPT_PATTERNS.append(("", regex.compile("|".join(rf"(?P<{name}>\p{{Script={name}}})"
+                                                              for name in _SCRIPT_NAMES))))
+    found = _SCRIPT_PATTERNS[0][1].match(ch)
+    return found.lastgroup if found is not None else "Any"
+
+
+_SCRIPT_NAMES = [
+    "Common", "Latin", "Greek", "Cyrillic", "Armenian", "Hebrew", "Arabic", "Syriac", "Thaana", "Devanagari",
+    "Bengali", "Gurmukhi", "Gujarati", "Oriya", "Tamil", "Telugu", "Kannada", "Malayalam", "Sinhala", "Thai", "Lao",
+    "Tibetan", "Myanmar", "Georgian", "Hangul", "Ethiopic", "Cherokee", "Canadian_Aboriginal", "Ogham", "Runic",
+    "Khmer", "Mongolian", "Bopomofo", "Yi", "Old_Italic", "Gothic", "Deseret", "Inherited", "Tagalog",
+    "Hanunoo", "Buhid", "Tagbanwa", "Limbu", "Tai_Le", "Linear_B", "Ugaritic", "Shavian", "Osmanya", "Cypriot",
+    "Braille", "Buginese", "Coptic", "New_Tai_Lue", "Glagolitic", "Tifinagh", "Syloti_Nagri", "Old_Persian",
+    "Kharoshthi", "Balinese", "Cuneiform", "Phoenician", "Phags_Pa", "Nko", "Sundanese", "Lepcha", "Ol_Chiki",
+    "Vai", "Saurashtra", "Kayah_Li", "Rejang", "Lycian", "Carian", "Lydian", "Cham", "Tai_Tham", "Tai_Viet",
+    "Avestan", "Egyptian_Hieroglyphs", "Samaritan", "Lisu", "Bamum", "Javanese", "Meetei_Mayek", "Imperial_Aramaic",
+    "Old_South_Arabian", "Inscriptional_Parthian", "Inscriptional_Pahlavi", "Old_Turkic", "Kaithi", "Batak",
+    "Brahmi", "Mandaic", "Chakma", "Meroitic_Cursive", "Meroitic_Hieroglyphs", "Miao", "Sharada", "Sora_Sompeng",
+    "Takri", "Caucasian_Albanian", "Bassa_Vah", "Duployan", "Elbasan", "Grantha", "Pahawh_Hmong", "Khojki",
+    "Linear_A", "Mahajani", "Manichaean", "Mende_Kikakui", "Modi", "Mro", "Old_North_Arabian", "Nabataean",
+    "Palmyrene", "Pau_Cin_Hau", "Old_Permic", "Psalter_Pahlavi", "Siddham", "Khudawadi", "Tirhuta", "Warang_Citi",
+    "Ahom", "Anatolian_Hieroglyphs", "Hatran", "Multani", "Old_Hungarian", "SignWriting", "Adlam", "Bhaiksuki",
+    "Marchen", "Newa", "Osage", "Tangut",
+]
 
 
 class ByteLevel(PreTokenizer):
     """GPT-2's pre-tokenizer: optional prefix space, split with ``GPT2_PATTERN``, then work on UTF-8 bytes.
+
+    The model then sees each piece as byte characters (``Ġ`` for a space); the byte characters of one
+    character all carry that character's span.
 
     Args:
         add_prefix_space: put a space in front of each piece that lacks one, so that the first word is
@@ -235,16 +387,20 @@ class ByteLevel(PreTokenizer):
     """
 
     is_byte_level = True
+    _SPLIT = _RegexSplit(compile_pattern(GPT2_PATTERN), "isolated")
 
     def __init__(self, add_prefix_space: bool = False, use_regex: bool = True, trim_offsets: bool = True):
         self.add_prefix_space, self.use_regex, self.trim_offsets = add_prefix_space, use_regex, trim_offsets
-        self._split = _RegexSplit(regex.compile(GPT2_PATTERN), "isolated")
 
-    def split(self, pieces: list[Piece]) -> list[Piece]:
+    def split_piece(self, piece: Normalized) -> Iterable[Normalized]:
+        if self.add_prefix_space and not piece.text.startswith(" "):
+            piece = piece.prepend(" ")
+        return self._SPLIT.split_piece(piece) if self.use_regex else [piece]
+
+    def tiles(self, text: str) -> Iterator[list[str]] | None:
         if self.add_prefix_space:
-            pieces = [(" " + text, start, extra + 1) if text and not text.startswith(" ") else (text, start, extra)
-                      for text, start, extra in pieces]
-        return self._split.split(pieces) if self.use_regex else pieces
+            return None
+        return _gpt2_tiles(text) if self.use_regex else iter([[text]] if text else [])
 
     def to_json(self) -> dict:
         return {"type": "ByteLevel", "add_prefix_space": self.add_prefix_space, "trim_offsets": self.trim_offsets,
@@ -257,7 +413,7 @@ class Metaspace(PreTokenizer):
     Args:
         replacement: the character that stands for a space.
         prepend_scheme: ``always`` puts ``replacement`` in front of every piece that lacks one,
-            ``first`` only in front of the text's first piece, ``never`` nowhere.
+            ``first`` only in front of the piece that starts the text, ``never`` nowhere.
         split: cut before every ``replacement`` (each piece keeps the ``▁`` of its word).
     """
 
@@ -267,22 +423,23 @@ class Metaspace(PreTokenizer):
                               f"got {replacement!r}, {prepend_scheme!r}")
         self.replacement, self.prepend_scheme, self.split_pieces = replacement, prepend_scheme, split
 
-    def split(self, pieces: list[Piece]) -> list[Piece]:
-        out: list[Piece] = []
-        for text, start, extra in pieces:
-            if not text:
-                continue
-            text = text.replace(" ", self.replacement)  # one character for one: offsets are unchanged
-            prepend = self.prepend_scheme == "always" or (self.prepend_scheme == "first" and start == 0)
-            if prepend and text and not text.startswith(self.replacement):
-                text, extra = self.replacement + text, extra + 1
-            if not self.split_pieces:
-                out.append((text, start, extra))
-                continue
-            matches = [(i, i + 1) for i, ch in enumerate(text) if ch == self.replacement]
-            out.extend(sub_piece((text, start, extra), a, b)
-                       for a, b in split_spans(len(text), matches, "merged_with_next"))
-        return out
+    def split_piece(self, piece: Normalized) -> Iterable[Normalized]:
+        if " " in piece.text:  # one character for one: spans unchanged
+            piece = piece.with_text(piece.text.replace(" ", self.replacement))
+        prepend = self.prepend_scheme == "always" or (self.prepend_scheme == "first" and piece.origin == 0)
+        if prepend and not piece.text.startswith(self.replacement):
+            piece = piece.prepend(self.replacement)
+        if not self.split_pieces:
+            return [piece]
+        # merged_with_next: a piece starts at every replacement character
+        text, replacement = piece.text, self.replacement
+        cuts = [0]
+        found = text.find(replacement, 1)
+        while found >= 0:
+            cuts.append(found)
+            found = text.find(replacement, found + 1)
+        cuts.append(len(text))
+        return _cut(piece, itertools.pairwise(cuts))
 
     def to_json(self) -> dict:
         return {"type": "Metaspace", "replacement": self.replacement, "prepend_scheme": self.prepend_scheme,
@@ -290,51 +447,155 @@ class Metaspace(PreTokenizer):
 
 
 class Sequence(PreTokenizer):
-    """Apply pre-tokenizers one after the other."""
+    """Apply pre-tokenizers one after the other.
+
+    A ``ByteLevel`` that is not last turns its pieces into byte characters on the spot, so the steps
+    after it see ``Ġ`` rather than spaces (as in ``tokenizers``); a last one leaves that to the model.
+    """
 
     def __init__(self, pre_tokenizers: list[PreTokenizer]):
         self.pre_tokenizers = list(pre_tokenizers)
-        self.is_byte_level = any(p.is_byte_level for p in self.pre_tokenizers)
+        self.is_byte_level = bool(self.pre_tokenizers) and self.pre_tokenizers[-1].is_byte_level
 
-    def split(self, pieces: list[Piece]) -> list[Piece]:
-        for pre_tokenizer in self.pre_tokenizers:
+    def split(self, pieces: Iterable[Normalized]) -> Iterator[Normalized]:
+        last = len(self.pre_tokenizers) - 1
+        for i, pre_tokenizer in enumerate(self.pre_tokenizers):
             pieces = pre_tokenizer.split(pieces)
-        return pieces
+            if pre_tokenizer.is_byte_level and i < last:
+                pieces = map(byte_characters, pieces)
+        return iter(pieces)
+
+    def split_piece(self, piece: Normalized) -> Iterable[Normalized]:
+        return self.split([piece])
 
     def to_json(self) -> dict:
         return {"type": "Sequence", "pretokenizers": [p.to_json() for p in self.pre_tokenizers]}
 
 
-def pre_tokenizer_from_json(data: dict | None) -> PreTokenizer | None:
-    """Build a pre-tokenizer from HF ``tokenizer.json``'s ``"pre_tokenizer"`` entry."""
+def byte_characters(piece: Normalized) -> Normalized:
+    """``piece`` with each character written as its UTF-8 bytes in the byte-level alphabet (same spans)."""
+    if piece.text.isascii():
+        return piece.with_text(piece.text.translate(_ASCII_TO_BYTE_CHAR))
+    return piece.map_chars([to_byte_chars(ch) for ch in piece.text])
+
+
+_ASCII_TO_BYTE_CHAR = {byte: BYTE_TO_CHAR[byte] for byte in range(128)}
+_PUNCTUATION = Punctuation("isolated")
+_WHITESPACE_SPLIT = WhitespaceSplit()
+_GPT2 = compile_pattern(GPT2_PATTERN)
+_CHUNK = 1 << 16
+
+
+def _gpt2_tiles(text: str) -> Iterator[list[str]]:
+    """GPT-2's pieces of ``text``, found a chunk at a time so that a long text never holds all its pieces.
+
+    A chunk ends before a space that follows a non-space and precedes one: no piece of GPT-2's pattern
+    crosses such a point, so each chunk splits as it would inside the whole text.
+    """
+    n, position = len(text), 0
+    findall = _GPT2.findall
+    while position < n:
+        cut = n
+        if n - position > 2 * _CHUNK:
+            probe = position + _CHUNK
+            while True:
+                found = text.find(" ", probe, n - 1)
+                if found < 0:
+                    break
+                if text[found - 1] not in WHITESPACE_SET and text[found + 1] not in WHITESPACE_SET:
+                    cut = found
+                    break
+                probe = found + 1
+        yield findall(text, position, cut)
+        position = cut
+
+
+_KINDS = ["BertPreTokenizer", "ByteLevel", "CharDelimiterSplit", "Digits", "FixedLength", "Metaspace", "Punctuation",
+          "Sequence", "Split", "UnicodeScripts", "Whitespace", "WhitespaceSplit"]
+
+
+def pre_tokenizer_from_json(data, path: str = "pre_tokenizer") -> PreTokenizer | None:
+    """Build a pre-tokenizer from ``tokenizer.json``'s ``"pre_tokenizer"`` entry (``None`` stays ``None``).
+
+    Errors name the field's path (``pre_tokenizer.pattern: ...``).
+    """
+    try:
+        return _pre_tokenizer_from_json(data, path)
+    except SeqlabError as error:
+        message = str(error)
+        raise SeqlabError(message if message.startswith(path) else f"{path}: {message}") from None
+
+
+def _pre_tokenizer_from_json(data, path: str = "pre_tokenizer") -> PreTokenizer | None:
+    """Build a pre-tokenizer from ``tokenizer.json``'s ``"pre_tokenizer"`` entry (``None`` stays ``None``)."""
     if data is None:
         return None
-    kind = data.get("type")
-    if kind in ("Whitespace", "WhitespaceSplit", "BertPreTokenizer"):
-        plain = {"Whitespace": Whitespace, "WhitespaceSplit": WhitespaceSplit, "BertPreTokenizer": BertPreTokenizer}
+    fields = Fields(data, path)
+    kind = fields.type_name()
+    plain = {"Whitespace": Whitespace, "WhitespaceSplit": WhitespaceSplit, "BertPreTokenizer": BertPreTokenizer,
+             "UnicodeScripts": UnicodeScripts}
+    if kind in plain:
         return plain[kind]()
     if kind == "Punctuation":
-        return Punctuation(_behavior(data.get("behavior", "Isolated")))
+        return Punctuation(_behavior(fields, default="Isolated"))
     if kind == "Digits":
-        return Digits(data.get("individual_digits", False))
+        return Digits(fields.boolean("individual_digits"))
+    if kind == "CharDelimiterSplit":
+        return CharDelimiterSplit(fields.char("delimiter"))
+    if kind == "FixedLength":
+        length = fields.integer("length", default=5)
+        if length < 1:
+            raise fields.fail("length", "expected a length of at least 1, got 0")
+        return FixedLength(length)
     if kind == "Split":
-        pattern = data["pattern"]
-        is_regex = "Regex" in pattern
-        return Split(pattern["Regex"] if is_regex else pattern["String"], _behavior(data["behavior"]),
-                     data.get("invert", False), is_regex)
+        pattern = fields.child("pattern")
+        keys = [key for key in ("String", "Regex") if pattern.has(key)]
+        if len(pattern.data) != 1 or len(keys) != 1:
+            raise fields.fail("pattern", 'expected {"String": ...} or {"Regex": ...}')
+        return Split(pattern.string(keys[0]), _behavior(fields), fields.boolean("invert"), keys[0] == "Regex")
     if kind == "ByteLevel":
-        return ByteLevel(data.get("add_prefix_space", True), data.get("use_regex", True),
-                         data.get("trim_offsets", True))
+        return ByteLevel(fields.boolean("add_prefix_space"), fields.boolean("use_regex", default=True),
+                         fields.boolean("trim_offsets"))
     if kind == "Metaspace":
-        return Metaspace(data.get("replacement", "\u2581"), data.get("prepend_scheme", "always"),
-                         data.get("split", True))
+        return Metaspace(*metaspace_options(fields))
     if kind == "Sequence":
-        return Sequence([pre_tokenizer_from_json(item) for item in data["pretokenizers"]])
-    raise SeqlabError(f"pre_tokenizer: expected one of Whitespace, WhitespaceSplit, BertPreTokenizer, Punctuation, "
-                      f"Digits, Split, ByteLevel, Metaspace, Sequence; got {kind!r}")
+        items = fields.list("pretokenizers")
+        out = []
+        for i, item in enumerate(items):
+            where = f"{path}.pretokenizers[{i}]"
+            built = pre_tokenizer_from_json(item, where)
+            if built is None:
+                raise SeqlabError(f"{where}: expected a pre-tokenizer, got null")
+            out.append(built)
+        return Sequence(out)
+    if kind is None:
+        raise fields.fail("type", f"expected one of {', '.join(_KINDS)}, found no type")
+    raise fields.fail("type", f"expected one of {', '.join(_KINDS)}, got {describe(kind)}")
 
 
-def _behavior(name: str) -> str:
+def metaspace_options(fields: Fields) -> tuple[str, str, bool]:
+    """``(replacement, prepend_scheme, split)`` of a Metaspace pre-tokenizer or decoder, old layouts included.
+
+    Files written before ``prepend_scheme`` existed carry ``add_prefix_space``; ``false`` means ``never``
+    (and contradicts any other scheme, an error in ``tokenizers`` too).
+    """
+    replacement = fields.char("replacement")
+    scheme = fields.string("prepend_scheme", default="always")
+    if scheme not in ("always", "first", "never"):
+        raise fields.fail("prepend_scheme", f"expected always, first or never, got {describe(scheme)}")
+    if fields.boolean("add_prefix_space", default=None, nullable=True) is False:
+        if scheme != "never" and fields.has("prepend_scheme"):
+            raise fields.fail("add_prefix_space", f"false contradicts prepend_scheme {scheme!r}")
+        scheme = "never"
+    return replacement, scheme, fields.boolean("split", default=True, nullable=True) is not False
+
+
+def _behavior(fields: Fields, default: str | None = None) -> str:
+    name = fields.string("behavior") if default is None else fields.string("behavior", default=default)
     if name not in _BEHAVIOR_NAMES:
-        raise SeqlabError(f"split behavior: expected one of {sorted(_BEHAVIOR_NAMES)}, got {name!r}")
+        raise fields.fail("behavior", f"expected one of {', '.join(_BEHAVIOR_NAMES)}, got {describe(name)}")
     return _BEHAVIOR_NAMES[name]
+
+
+def is_whitespace(ch: str) -> bool:
+    return ch in WHITESPACE_SET
