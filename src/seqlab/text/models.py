@@ -319,8 +319,9 @@ class WordLevel(Model):
             return [(token_id, piece, 0, len(piece))]
         unk = self.vocab.get(self.unk_token) if self.unk_token is not None else None
         if unk is None:
-            raise SeqlabError(f"WordLevel: {piece[:20]!r} is not in the vocabulary and the unk_token "
-                              f"{self.unk_token!r} is not either")
+            missing = "it has no unknown token" if not self.unk_token else \
+                f"neither is its unk_token {self.unk_token!r}"
+            raise SeqlabError(f"{piece[:20]!r} is not in the vocabulary ({missing})")
         return [(unk, self.unk_token, 0, len(piece))]
 
     def to_json(self) -> dict:
