@@ -28,7 +28,7 @@ import torch
 from torch import nn
 
 from seqlab.checks import integer
-from seqlab.data.loaders import dataset_file
+from seqlab.data.locate import dataset_file
 from seqlab.errors import SeqlabError
 from seqlab.files import write_json_atomic
 from seqlab.models.config import ForecasterConfig
