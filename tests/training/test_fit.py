@@ -117,6 +117,21 @@ def test_resume_after_an_interruption_repeats_the_uninterrupted_losses(tmp_path,
         assert torch.equal(value, reference[name]), name
 
 
+def test_resuming_a_finished_run_leaves_its_last_checkpoint_as_it_was(tmp_path):
+    # kill -9 after training but before the runner finished: the next --resume finds the budget spent
+    config = FitConfig(lr=0.05, max_steps=8, checkpoint_every=1, eval_every=4, seed=7)
+    train, val = loaders()
+    fit(toy_model(), ToyTask(), train, val, config, tmp_path)
+    before = load_checkpoint(tmp_path / LAST).tensors
+    torch.manual_seed(999)  # the resumed process starts from another random state
+    train, val = loaders()
+    fit(toy_model(), ToyTask(), train, val, config, tmp_path, resume=True)
+    after = load_checkpoint(tmp_path / LAST).tensors
+    assert before.keys() == after.keys()
+    for name in before:
+        assert torch.equal(before[name], after[name]), name  # the random state a later extension starts from
+
+
 def test_accumulation_equals_one_big_batch(tmp_path):
     data = toy_data(64)
     big = shard_loader(data, 32, shuffle=False, seed=0)

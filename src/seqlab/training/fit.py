@@ -207,6 +207,8 @@ class _Trainer:
             self.started = time.perf_counter() - self.pos.seconds
             self.trainable.train()
             stop = bool(self._budget_spent())
+            if stop and checkpoint is not None:  # a finished run resumed: it ends with the random state it saved
+                restore_rng(checkpoint)
             while not stop:
                 _set_epoch(self.train_batches, self.pos.epoch)
                 if checkpoint is not None:  # resuming: replay this epoch's order up to where the run stopped
