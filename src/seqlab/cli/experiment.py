@@ -224,7 +224,7 @@ def pretraining(
 
     Examples:
 
-        seqlab experiment pretraining --mlm-run runs/bert_mlm --gpt-run runs/gpt_gutenberg --threads 2
+        seqlab experiment pretraining --mlm-run runs/mlm-20260101-120000 --gpt-run runs/lm-20260101-130000
 
         seqlab experiment pretraining --parts gpt --gpt-steps 300 --finetune-steps 200
     """

@@ -254,7 +254,7 @@ class MaskedLanguageModelRecipe(Recipe):
                 lines.append(f"  ({length} tokens: longer than the model's {run.state['block_size']} positions)")
                 continue
             for position, guesses in enumerate(fill_mask(run.model, run.tokenizer, text, run.config.sample.top_k)):
-                shown = ", ".join(f"{token} {p:.2f}" for token, p in guesses)
+                shown = ", ".join(f"{token} {p:.3f}" for token, p in guesses)
                 lines.append(f"  [MASK] {position + 1}: {shown}")
         return "\n".join(lines) + "\n"
 
