@@ -33,6 +33,8 @@ def test_experiment_adding_writes_summary_figure_and_names_the_folder(tmp_path, 
     (["experiment", "copy", "--cells", "lstm,transformer"], "cell: expected one of"),
     (["experiment", "adding", "--T", "1"], "T: the adding problem needs T >= 2"),
     (["experiment", "copy", "--clip", "global"], "clip: expected one of norm, value or none"),
+    (["experiment", "pretraining", "--parts", "bert,bart"], "parts: expected some of bert, bigru, gpt"),
+    (["experiment", "pretraining", "--mlm-run", "no-such-run"], "mlm_run: no-such-run does not exist"),
 ])
 def test_bad_input_is_one_line_with_exit_code_2(tmp_path, capsys, argv, expected):
     code, text = run([*argv, "--runs", str(tmp_path)], capsys)

@@ -13,8 +13,10 @@ from seqlab.models.bert import (
     BertForPreTraining,
     BertForSequenceClassification,
     BertModel,
+    fill_mask,
     mask_tokens,
 )
+from seqlab.text.factories import train_tokenizer
 
 PAD, CLS, SEP, MASK = 0, 1, 2, 3
 
@@ -120,3 +122,47 @@ def test_classification_head_learns():
         loss.backward()
         optimizer.step()
     assert loss.item() < 0.05 and torch.equal(model(ids, lengths).argmax(-1), y)
+
+
+def test_logits_at_the_masked_positions_only_are_the_rows_of_the_full_logits():
+    model = BertForPreTraining(tiny_config(), next_sentence=True).double().eval()
+    ids = torch.randint(4, 30, (3, 10))
+    lengths = torch.tensor([10, 6, 8])
+    at = torch.rand(3, 10) < 0.3
+    full, pair_full = model(ids, lengths)
+    some, pair_some = model(ids, lengths, predict_at=at)  # (N, V)
+    assert some.shape == (int(at.sum()), 30)
+    torch.testing.assert_close(some, full[at], atol=1e-12, rtol=0)
+    torch.testing.assert_close(pair_some, pair_full, atol=1e-12, rtol=0)
+
+
+@pytest.mark.parametrize("pooling", ["cls", "mean", "max"])
+def test_classifier_pooling_reads_real_positions_only(pooling):
+    model = BertForSequenceClassification(tiny_config(), num_labels=2, pooling=pooling).double().eval()
+    ids = torch.randint(4, 30, (2, 9))
+    lengths = torch.tensor([9, 5])
+    logits = model(ids, lengths)
+    noisy = ids.clone()
+    noisy[1, 5:] = 11
+    torch.testing.assert_close(model(noisy, lengths), logits, atol=1e-12, rtol=0)  # padding changes nothing
+    alone = model(ids[1:, :5], lengths[1:])
+    torch.testing.assert_close(alone[0], logits[1], atol=1e-12, rtol=0)  # as if the row were alone
+    sequence, pooled = model.bert(ids, lengths)
+    expected = {"cls": pooled[1], "mean": sequence[1, :5].mean(0), "max": sequence[1, :5].amax(0)}[pooling]
+    torch.testing.assert_close(logits[1], model.classifier(expected), atol=1e-12, rtol=0)
+    with pytest.raises(SeqlabError, match="pooling"):
+        BertForSequenceClassification(tiny_config(), 2, pooling="last")
+
+
+def test_fill_mask_gives_the_top_tokens_at_each_mask_in_order():
+    tokenizer = train_tokenizer("wordpiece", ["the cat sat on the mat", "the dog sat on the log"] * 5, vocab_size=60)
+    model = BertForPreTraining(tiny_config(vocab_size=tokenizer.vocab_size), next_sentence=False)
+    guesses = fill_mask(model, tokenizer, "The [MASK] sat on the [MASK].", top_k=3)
+    assert len(guesses) == 2 and all(len(g) == 3 for g in guesses)
+    for g in guesses:
+        probabilities = [p for _, p in g]
+        assert probabilities == sorted(probabilities, reverse=True) and 0 < sum(probabilities) <= 1
+        assert all(tokenizer.token_to_id(token) is not None for token, _ in g)
+    assert model.training  # put back in the mode it was in
+    with pytest.raises(SeqlabError, match=r"at least one \[MASK\]"):
+        fill_mask(model, tokenizer, "no mask here")

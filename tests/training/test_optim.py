@@ -8,6 +8,7 @@ import pytest
 import torch
 from torch import nn
 
+from seqlab.errors import SeqlabError
 from seqlab.nn import LSTM
 from seqlab.training.config import FitConfig
 from seqlab.training.optim import Schedule, decay_groups, make_optimizer
@@ -90,3 +91,24 @@ def test_apply_sets_every_groups_lr():
     lr = Schedule(FitConfig(lr=0.5, schedule="cosine", min_lr_ratio=0.0), total_steps=4).apply(optimizer, 2)
     assert lr == pytest.approx(0.5 * 0.5 * (1 + math.cos(math.pi / 2)))
     assert all(g["lr"] == lr for g in optimizer.param_groups)
+
+
+def test_a_prefix_learns_at_its_share_of_the_rate_and_keeps_its_decay_rule():
+    model = nn.ModuleDict({"encoder": nn.Sequential(nn.Linear(3, 3), nn.LayerNorm(3)), "encoder_head": nn.Linear(3, 2),
+                           "head": nn.Linear(3, 2)})
+    model["encoder"][0].bias.requires_grad_(False)  # frozen parameters stay out of every group
+    optimizer = make_optimizer(model, FitConfig(lr=0.2, weight_decay=0.1), {"encoder.": 0.25, "head.weight": 0.5})
+    groups = {(g["weight_decay"], g["lr_scale"]): {id(p) for p in g["params"]} for g in optimizer.param_groups}
+    assert groups == {
+        (0.1, 1.0): {id(model["encoder_head"].weight)},  # "encoder_head." does not start with "encoder."
+        (0.1, 0.5): {id(model["head"].weight)},
+        (0.1, 0.25): {id(model["encoder"][0].weight)},
+        (0.0, 1.0): {id(model["encoder_head"].bias), id(model["head"].bias)},
+        (0.0, 0.25): {id(model["encoder"][1].weight), id(model["encoder"][1].bias)},
+    }
+    lr = Schedule(FitConfig(lr=0.2, warmup_steps=4)).apply(optimizer, 1)
+    assert lr == pytest.approx(0.05)
+    assert {g["lr_scale"]: g["lr"] for g in optimizer.param_groups} == pytest.approx({1.0: 0.05, 0.5: 0.025,
+                                                                                      0.25: 0.0125})
+    with pytest.raises(SeqlabError, match=r"lr_scales\['head.'\]: expected a positive factor"):
+        make_optimizer(model, FitConfig(), {"head.": 0.0})

@@ -1,4 +1,4 @@
-"""``seqlab experiment adding|copy|compare``: the experiments behind the textbook's claims."""
+"""``seqlab experiment adding|copy|compare|bidirectional|pretraining``: the experiments behind the textbook's claims."""
 
 from __future__ import annotations
 
@@ -195,4 +195,56 @@ def bidirectional(
                       f"{result.sample_loss_under_unidirectional[name]:.3f} under the unidirectional model")
     console.print("\nBidirectional sample:", markup=False)
     console.print(result.samples["bidirectional"], markup=False)
+    console.print(f"\nRun saved in {run_dir}")
+
+
+@experiment_app.command()
+def pretraining(
+    parts: Annotated[str, typer.Option(help="Comma-separated: bert, bigru, gpt.")] = "bert,bigru,gpt",
+    mlm_run: Annotated[Path | None, typer.Option(help="An mlm run (default: train one with --config bert_mlm).")
+                       ] = None,
+    mlm_steps: Annotated[int, typer.Option(help="Steps of the MLM run trained when --mlm-run is not given.")] = 1000,
+    gpt_run: Annotated[Path | None, typer.Option(help="An lm run on Gutenberg (default: --config gpt_gutenberg).")
+                       ] = None,
+    gpt_steps: Annotated[int, typer.Option(help="Steps of the GPT trained when --gpt-run is not given.")] = 1500,
+    vectors: Annotated[Path | None, typer.Option(help="Word vectors (default: seqlab word2vec on Gutenberg).")
+                       ] = None,
+    sentiment_epochs: Annotated[int, typer.Option(help="Epochs of every sentiment arm.")] = 3,
+    finetune_steps: Annotated[int, typer.Option(help="Steps of both Tiny Shakespeare arms.")] = 500,
+    seed: Annotated[int, typer.Option(help="fit.seed of every arm.")] = 0,
+    runs: Runs = Path("runs"),
+    threads: Threads = 0,
+) -> None:
+    """Pre-train, then fine-tune: BERT and GPT from scratch vs from pretrained weights, at equal budgets.
+
+    Sentence polarity: a BERT from scratch, the same BERT fine-tuned from an MLM run (and the
+    control with the MLM run's tokenizer but random weights), seqlab's BiGRU with and without
+    word2vec vectors. Tiny Shakespeare: a GPT from scratch vs continued from a Gutenberg GPT.
+    Writes pretraining.md, pretraining.json and curves.png into the run folder.
+
+    Examples:
+
+        seqlab experiment pretraining --mlm-run runs/mlm-20260101-120000 --gpt-run runs/lm-20260101-130000
+
+        seqlab experiment pretraining --parts gpt --gpt-steps 300 --finetune-steps 200
+    """
+    from seqlab.diagnostics.pretraining import PretrainingExperimentConfig, run_pretraining_experiment
+    from seqlab.training.run_folder import new_run_dir
+
+    _set_threads(threads)
+    console = Console(highlight=False, soft_wrap=True)
+    config = PretrainingExperimentConfig(
+        parts=tuple(_split(parts)), mlm_run=None if mlm_run is None else str(mlm_run), mlm_steps=mlm_steps,
+        gpt_run=None if gpt_run is None else str(gpt_run), gpt_steps=gpt_steps,
+        vectors=None if vectors is None else str(vectors), sentiment_epochs=sentiment_epochs,
+        finetune_steps=finetune_steps, seed=seed)
+    config.validate()
+    run_dir = new_run_dir(runs, "experiment-pretraining")
+    report = run_pretraining_experiment(config, run_dir, on_progress=lambda message: console.print(f"  {message}"))
+    console.print("")
+    for name, arm in report["arms"].items():
+        console.print(f"  {name:<16} val {arm['metric']} {arm['value']:.4f} (best {arm['best']:.4f}) after "
+                      f"{arm['steps']} steps: {arm['description']}")
+    console.print("")
+    console.print((run_dir / "pretraining.md").read_text(encoding="utf-8").split("\n\n")[-1].strip(), markup=False)
     console.print(f"\nRun saved in {run_dir}")

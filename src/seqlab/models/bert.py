@@ -5,10 +5,10 @@
     MLM:  p(x_t | x_masked) = softmax(LN(GELU(W_t h_L,t)) E_tok^T + b)              (output tied to the embeddings)
     NSP:  p(IsNext | A, B) = softmax(W_nsp pooled)
 
-``mask_tokens`` builds the MLM inputs: 15% of the maskable positions are chosen; of those
-80% become [MASK], 10% a random token, 10% stay as they are; the labels keep the original id
-at chosen positions and -100 (ignored by ``F.cross_entropy``) elsewhere. It returns new
-tensors and never changes its input.
+``mask_tokens`` (``seqlab.data.masking``, re-exported here) builds the MLM inputs: 15% of the
+maskable positions are chosen; of those 80% become [MASK], 10% a random token, 10% stay as they
+are; the labels keep the original id at chosen positions and -100 (ignored by ``F.cross_entropy``)
+elsewhere. It returns new tensors and never changes its input.
 """
 
 from __future__ import annotations
@@ -19,11 +19,15 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from seqlab.data.batching import IGNORE_INDEX
+from seqlab.data.masking import mask_tokens
 from seqlab.errors import SeqlabError
 from seqlab.nn import LayerNorm, TransformerEncoder, TransformerEncoderLayer, masks
+from seqlab.nn.modes import eval_mode
 from seqlab.nn.transformer import ACTIVATIONS
+from seqlab.text.tokenizer import Tokenizer
 
-IGNORE = -100  # label of positions that carry no loss (F.cross_entropy's ignore_index)
+IGNORE = IGNORE_INDEX  # label of positions that carry no loss (F.cross_entropy's ignore_index, -100)
 
 
 @dataclass
@@ -63,44 +67,6 @@ class BertConfig:
 
     def to_dict(self) -> dict:
         return asdict(self)
-
-
-def mask_tokens(input_ids: torch.Tensor, vocab_size: int, mask_id: int, special_ids=(), mlm_probability: float = 0.15,
-                is_real: torch.Tensor | None = None, generator: torch.Generator | None = None,
-                ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Masked-language-model corruption with BERT's 80/10/10 rule.
-
-    Args:
-        input_ids: (B, T) token ids; not modified.
-        vocab_size: random replacements are drawn uniformly from [0, vocab_size).
-        mask_id: the [MASK] id. special_ids: ids never chosen ([CLS], [SEP], [PAD], ...).
-        is_real: optional (B, T) boolean, False on padding (never chosen).
-
-    Returns:
-        ``(inputs, labels)``, both new (B, T) tensors: labels hold the original id at the chosen
-        positions and -100 elsewhere.
-    """
-    if not 0.0 < mlm_probability < 1.0:
-        raise SeqlabError(f"mlm_probability: expected a probability in (0, 1), got {mlm_probability}")
-    device = input_ids.device
-    maskable = torch.ones_like(input_ids, dtype=torch.bool)
-    for special in special_ids:
-        maskable &= input_ids != special
-    if is_real is not None:
-        maskable &= is_real
-
-    def uniform() -> torch.Tensor:
-        return torch.rand(input_ids.shape, generator=generator, device=device)
-
-    chosen = (uniform() < mlm_probability) & maskable
-    labels = input_ids.masked_fill(~chosen, IGNORE)
-    rule = uniform()  # one draw decides between the three fates of a chosen position
-    to_mask = chosen & (rule < 0.8)  # 80%: [MASK]
-    to_random = chosen & (rule >= 0.8) & (rule < 0.9)  # 10%: a random token; the last 10% keep theirs
-    random_ids = torch.randint(vocab_size, input_ids.shape, generator=generator, device=device)
-    inputs = input_ids.masked_fill(to_mask, mask_id)
-    inputs = torch.where(to_random, random_ids, inputs)
-    return inputs, labels
 
 
 class BertEmbeddings(nn.Module):
@@ -179,10 +145,15 @@ def _init_bert(module: nn.Module) -> None:
 
 
 class BertForPreTraining(nn.Module):
-    """BERT with its pre-training heads: masked-language model and (optionally) next-sentence prediction.
+    """BERT with its pre-training heads: masked-language model and (optionally) a sentence-pair head.
 
-    ``forward(input_ids, lengths=None, token_type_ids=None)`` -> ``(mlm_logits (B, T, V), nsp_logits (B, 2))``;
-    nsp_logits is None without ``next_sentence``. ``loss(...)`` adds the two cross-entropies.
+    ``forward(input_ids, lengths=None, token_type_ids=None, predict_at=None)`` ->
+    ``(mlm_logits, pair_logits (B, 2))``: mlm_logits is (B, T, V), or (N, V) at the N positions where
+    ``predict_at`` (B, T) is True, in row-major order (the order of ``labels[predict_at]``). Only
+    about 15% of the positions carry a loss, and the output layer (H x V) is the largest matrix
+    product of a small BERT, so computing it at those positions only saves most of its cost.
+    pair_logits is None without ``next_sentence``; the same head serves next-sentence and
+    sentence-order prediction (``seqlab.data.pretraining``). ``loss(...)`` adds the two cross-entropies.
     ``BertForPreTraining(config, next_sentence=False, add_pooling_layer=False)`` is transformers'
     ``BertForMaskedLM`` (no pooler, which only the NSP head reads).
     """
@@ -207,9 +178,11 @@ class BertForPreTraining(nn.Module):
         nn.init.zeros_(self.transform.bias)
         self.nsp = nn.Linear(H, 2) if next_sentence else None
 
-    def forward(self, input_ids, lengths=None, token_type_ids=None):
-        sequence, pooled = self.bert(input_ids, lengths, token_type_ids)
-        mlm_logits = self.decoder(self.transform_norm(self.activation(self.transform(sequence))))  # (B, T, V)
+    def forward(self, input_ids, lengths=None, token_type_ids=None, predict_at: torch.Tensor | None = None):
+        sequence, pooled = self.bert(input_ids, lengths, token_type_ids)  # (B, T, H), (B, H)
+        if predict_at is not None:
+            sequence = sequence[predict_at]  # (B, T, H) -> (N, H)
+        mlm_logits = self.decoder(self.transform_norm(self.activation(self.transform(sequence))))  # (..., V)
         nsp_logits = self.nsp(pooled) if self.nsp is not None else None  # (B, 2)
         return mlm_logits, nsp_logits
 
@@ -221,13 +194,29 @@ class BertForPreTraining(nn.Module):
         return loss
 
 
-class BertForSequenceClassification(nn.Module):
-    """Fine-tuning head: logits (B, K) = W_c Dropout(pooled)."""
+POOLINGS = ("cls", "mean", "max")
 
-    def __init__(self, config: BertConfig, num_labels: int):
+
+class BertForSequenceClassification(nn.Module):
+    """Fine-tuning head on a BERT encoder: logits (B, K) = W_c Dropout(z).
+
+    ``pooling`` chooses z: ``cls`` is BERT's pooled [CLS] state tanh(W_p h_[CLS]); ``mean`` and
+    ``max`` pool the last layer's states h_1..h_n over the n real positions of each row.
+
+    Example:
+        >>> model = BertForSequenceClassification(BertConfig(vocab_size=50, hidden_size=16, num_hidden_layers=1,
+        ...                                       num_attention_heads=2, intermediate_size=32), 3, pooling="mean")
+        >>> model(torch.randint(50, (2, 7)), torch.tensor([7, 4])).shape
+        torch.Size([2, 3])
+    """
+
+    def __init__(self, config: BertConfig, num_labels: int, pooling: str = "cls"):
         super().__init__()
         if num_labels < 1:
             raise SeqlabError(f"num_labels: expected a positive integer, got {num_labels}")
+        if pooling not in POOLINGS:
+            raise SeqlabError(f"pooling: expected one of {', '.join(POOLINGS)}, got {pooling!r}")
+        self.pooling = pooling
         self.bert = BertModel(config)
         self.dropout = nn.Dropout(config.dropout if config.classifier_dropout is None else config.classifier_dropout)
         self.classifier = nn.Linear(config.hidden_size, num_labels)
@@ -235,5 +224,40 @@ class BertForSequenceClassification(nn.Module):
         nn.init.zeros_(self.classifier.bias)
 
     def forward(self, input_ids, lengths=None, token_type_ids=None) -> torch.Tensor:
-        _, pooled = self.bert(input_ids, lengths, token_type_ids)
-        return self.classifier(self.dropout(pooled))
+        sequence, pooled = self.bert(input_ids, lengths, token_type_ids)  # (B, T, H), (B, H)
+        if self.pooling != "cls":
+            B, T = input_ids.shape
+            is_real = torch.ones(B, T, dtype=torch.bool, device=input_ids.device) if lengths is None else \
+                torch.arange(T, device=input_ids.device)[None, :] < torch.as_tensor(lengths, device=input_ids.device
+                                                                                    )[:, None]  # (B, T)
+            if self.pooling == "max":
+                pooled = sequence.masked_fill(~is_real[..., None], float("-inf")).amax(dim=1)  # (B, H)
+            else:
+                real = is_real[..., None].to(sequence.dtype)  # (B, T, 1)
+                pooled = (sequence * real).sum(dim=1) / real.sum(dim=1).clamp(min=1)  # (B, H)
+        return self.classifier(self.dropout(pooled))  # (B, K)
+
+
+@torch.no_grad()
+def fill_mask(model: BertForPreTraining, tokenizer: Tokenizer, text: str, top_k: int = 5,
+              mask_token: str = "[MASK]") -> list[list[tuple[str, float]]]:
+    """The ``top_k`` most probable tokens (and their probabilities) at each ``[MASK]`` of ``text``, in order.
+
+    ``text`` is encoded with the tokenizer's special tokens (``[CLS] ... [SEP]``), as in pre-training.
+    """
+    mask_id = tokenizer.token_to_id(mask_token)
+    if mask_id is None:
+        raise SeqlabError(f"tokenizer: expected the special token {mask_token!r} in the vocabulary, it is missing")
+    ids = torch.tensor([tokenizer.encode(text).ids])  # (1, T)
+    is_mask = ids == mask_id
+    if not is_mask.any():
+        raise SeqlabError(f"fill_mask: expected at least one {mask_token} in the text, got {text!r}")
+    with eval_mode(model):
+        logits, _ = model(ids, predict_at=is_mask)  # (N, V)
+    probabilities, best = logits.softmax(-1).topk(min(top_k, logits.shape[-1]), dim=-1)  # (N, k)
+    return [[(tokenizer.id_to_token(int(i)), float(p)) for p, i in zip(row_p, row_i)]
+            for row_p, row_i in zip(probabilities, best)]
+
+
+__all__ = ["IGNORE", "POOLINGS", "BertConfig", "BertEmbeddings", "BertForPreTraining", "BertForSequenceClassification",
+           "BertModel", "fill_mask", "mask_tokens"]

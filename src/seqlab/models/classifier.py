@@ -125,14 +125,15 @@ class SequenceClassifier(nn.Module):
 
 
 @torch.no_grad()
-def classify_texts(model: SequenceClassifier, tokenizer: Tokenizer, labels: Sequence[str], texts: Sequence[str],
+def classify_texts(model: nn.Module, tokenizer: Tokenizer, labels: Sequence[str], texts: Sequence[str],
                    max_length: int | None = None) -> list[tuple[str, float]]:
     """The most probable label of each text and its probability, one text at a time (no padding).
 
-    A text is encoded by ``tokenizer`` (its normalizer lower-cases when the run did), cut to
-    ``max_length`` tokens; a text with no token reads as one unknown token.
+    A text is encoded by ``tokenizer`` (its normalizer lower-cases when the run did, its template adds
+    a BERT's ``[CLS]`` and ``[SEP]``), cut to ``max_length`` tokens; a text with no token reads as one
+    unknown token (``<unk>``, or a WordPiece tokenizer's ``[UNK]``).
     """
-    unk = special_id(tokenizer, UNK)
+    unk = special_id(tokenizer, UNK if tokenizer.token_to_id(UNK) is not None else "[UNK]")
     results = []
     with eval_mode(model):
         for text in texts:

@@ -27,27 +27,70 @@ def _check(config, sizes: tuple[str, ...] = (), dropouts: tuple[str, ...] = ("dr
 
 @dataclass(frozen=True)
 class ClassifierConfig:
-    """``SequenceClassifier``: embedding -> recurrent layer or Transformer encoder -> pooling -> linear head."""
+    """``SequenceClassifier``: embedding -> recurrent layer or Transformer encoder -> pooling -> linear head;
+    ``arch`` bert: ``BertForSequenceClassification``, a BERT encoder (pretrained or not) -> pooling -> head.
 
-    arch: Literal["lstm", "gru", "rnn", "transformer"] = "lstm"
-    embedding_dim: int = 128  # E
-    hidden_size: int = 128  # H of the recurrent layer, or the Transformer's feed-forward width
+    For a BERT, embedding_dim is its width H, hidden_size its feed-forward width and nhead its heads,
+    as for the transformer arch; with ``pretrained`` they are the pretrained encoder's.
+    """
+
+    arch: Literal["lstm", "gru", "rnn", "transformer", "bert"] = "lstm"
+    embedding_dim: int = 128  # E (a BERT's width H)
+    hidden_size: int = 128  # H of the recurrent layer, or the Transformer's (BERT's) feed-forward width
     num_layers: int = 1
     bidirectional: bool = True  # recurrent encoders: both directions, concatenated
-    nhead: int = 4  # transformer only
-    pooling: Literal["max", "mean", "last"] = "max"
+    nhead: int = 4  # transformer and bert only
+    pooling: Literal["max", "mean", "last", "cls"] = "max"  # last: recurrent only; cls: bert only
     dropout: float = 0.5
     vectors: str | None = None  # word2vec/GloVe file to initialise the embedding (seqlab.embeddings)
     freeze_vectors: bool = False  # keep the initialised embedding fixed
+    pretrained: str | None = None  # an mlm run (folder or checkpoint): its encoder and tokenizer start the model
+    pretrained_weights: bool = True  # false: the pretrained run's sizes and tokenizer, random weights (a control)
+    max_positions: int | None = None  # bert: its position table (None: data.max_length); pretrained sets it
+    freeze_encoder: bool = False  # bert: train the head only
+    encoder_lr_scale: float = 1.0  # bert: the encoder learns at fit.lr times this (the head at fit.lr)
     layer_options: dict = field(default_factory=dict)  # extra recurrent-layer options (peephole, engine, ...)
 
     def __post_init__(self) -> None:
         _check(self, ("embedding_dim", "hidden_size", "num_layers", "nhead"))
-        if self.arch == "transformer" and self.embedding_dim % self.nhead:
+        if self.max_positions is not None:
+            integer(self.max_positions, "model.max_positions", low=1)
+        number(self.encoder_lr_scale, "model.encoder_lr_scale", low=0.0, low_open=True)
+        bert = self.arch == "bert" or self.pretrained is not None  # a pretrained encoder is a BERT
+        attention = bert or self.arch == "transformer"
+        if attention and self.embedding_dim % self.nhead:
             raise SeqlabError(f"model.nhead: the embedding width {self.embedding_dim} must be divisible by the "
                               f"{self.nhead} heads")
-        if self.pooling == "last" and self.arch == "transformer":
-            raise SeqlabError("model.pooling: 'last' needs a recurrent arch; use 'max' or 'mean' with a transformer")
+        if self.pooling == "last" and attention:
+            raise SeqlabError("model.pooling: 'last' needs a recurrent arch; use 'max' or 'mean' with a "
+                              f"{'bert' if bert else self.arch}")
+        if self.pooling == "cls" and not bert:
+            raise SeqlabError(f"model.pooling: 'cls' is the [CLS] state of a BERT (model.arch=bert), got arch "
+                              f"{self.arch!r}")
+        if bert and self.vectors is not None:
+            raise SeqlabError("model.vectors: word vectors start a recurrent or transformer classifier's embedding; "
+                              "a BERT starts from model.pretrained")
+        if not bert and (self.freeze_encoder or self.encoder_lr_scale != 1.0):
+            raise SeqlabError("model.freeze_encoder and model.encoder_lr_scale are for a BERT encoder (model.arch=bert)"
+                              "; a recurrent classifier's pretrained part is its embedding: use model.freeze_vectors")
+
+
+@dataclass(frozen=True)
+class MaskedLanguageModelConfig:
+    """``BertForPreTraining``: a post-LN BERT encoder with its masked-LM head (and a pair head for nsp or sop)."""
+
+    arch: Literal["bert"] = "bert"
+    hidden_size: int = 256  # H
+    num_layers: int = 4  # L encoder layers
+    num_heads: int = 4  # A attention heads
+    intermediate_size: int = 1024  # feed-forward width (4H in BERT)
+    dropout: float = 0.1  # on embeddings, attention weights and residual branches
+
+    def __post_init__(self) -> None:
+        _check(self, ("hidden_size", "num_layers", "num_heads", "intermediate_size"))
+        if self.hidden_size % self.num_heads:
+            raise SeqlabError(f"model.num_heads: the width hidden_size={self.hidden_size} must be divisible by "
+                              f"num_heads={self.num_heads}")
 
 
 @dataclass(frozen=True)
@@ -64,6 +107,8 @@ class LanguageModelConfig:
     positions: Literal["learned", "sinusoidal", "rope"] = "learned"  # GPT positions
     dropout: float = 0.1
     tie_weights: bool = False  # recurrent: needs embedding_dim == hidden_size; GPT always ties
+    pretrained: str | None = None  # an lm run (folder or checkpoint): its model, weights and tokenizer go on
+    pretrained_weights: bool = True  # false: the pretrained run's model and tokenizer, random weights (a control)
     layer_options: dict = field(default_factory=dict)  # extra recurrent-layer options (peephole, engine, ...)
 
     def __post_init__(self) -> None:
@@ -141,7 +186,8 @@ class ForecasterConfig:
             raise SeqlabError("model.residual: 'seasonal' is for mode 'direct'; recursive forecasts use 'last'")
 
 
-ModelConfig = ClassifierConfig | LanguageModelConfig | TranslatorConfig | TaggerConfig | ForecasterConfig
+ModelConfig = (ClassifierConfig | LanguageModelConfig | MaskedLanguageModelConfig | TranslatorConfig | TaggerConfig
+               | ForecasterConfig)
 
-__all__ = ["ClassifierConfig", "ForecasterConfig", "LanguageModelConfig", "ModelConfig", "TaggerConfig",
-           "TranslatorConfig"]
+__all__ = ["ClassifierConfig", "ForecasterConfig", "LanguageModelConfig", "MaskedLanguageModelConfig", "ModelConfig",
+           "TaggerConfig", "TranslatorConfig"]

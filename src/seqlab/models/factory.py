@@ -19,11 +19,14 @@ from collections.abc import Sequence
 
 from torch import nn
 
+from seqlab.errors import SeqlabError
+from seqlab.models.bert import BertConfig, BertForPreTraining, BertForSequenceClassification
 from seqlab.models.classifier import SequenceClassifier
 from seqlab.models.config import (
     ClassifierConfig,
     ForecasterConfig,
     LanguageModelConfig,
+    MaskedLanguageModelConfig,
     ModelConfig,
     TaggerConfig,
     TranslatorConfig,
@@ -41,18 +44,45 @@ def make_model(config: ModelConfig, **sizes) -> nn.Module:
     """The model of ``config`` with the data's ``sizes``.
 
     Sizes by config:
-        ClassifierConfig: vocab_size, num_classes.
+        ClassifierConfig: vocab_size, num_classes; arch bert also max_positions (its position table).
         LanguageModelConfig: vocab_size, block_size (the GPT's context window).
+        MaskedLanguageModelConfig: vocab_size, block_size (the position table), pair_head (nsp or sop).
         TranslatorConfig: source_vocab_size, target_vocab_size.
         TaggerConfig: vocab_size, char_vocab_size, tags (the tag names, for the BIO constraints).
         ForecasterConfig: horizon, n_covariates, season.
     """
-    builders = {ClassifierConfig: _classifier, LanguageModelConfig: _language_model, TranslatorConfig: _translator,
-                TaggerConfig: _tagger, ForecasterConfig: _forecaster}
+    builders = {ClassifierConfig: _classifier, LanguageModelConfig: _language_model,
+                MaskedLanguageModelConfig: _masked_language_model, TranslatorConfig: _translator, TaggerConfig: _tagger,
+                ForecasterConfig: _forecaster}
     return builders[type(config)](config, **sizes)
 
 
-def _classifier(config: ClassifierConfig, vocab_size: int, num_classes: int) -> SequenceClassifier:
+def bert_config(config: ClassifierConfig | MaskedLanguageModelConfig, vocab_size: int, max_positions: int
+                ) -> BertConfig:
+    """The ``BertConfig`` of a classifier's BERT (width embedding_dim, feed-forward hidden_size) or of an MLM's."""
+    if isinstance(config, MaskedLanguageModelConfig):
+        return BertConfig(vocab_size=vocab_size, hidden_size=config.hidden_size, num_hidden_layers=config.num_layers,
+                          num_attention_heads=config.num_heads, intermediate_size=config.intermediate_size,
+                          max_position_embeddings=max_positions, dropout=config.dropout)
+    return BertConfig(vocab_size=vocab_size, hidden_size=config.embedding_dim, num_hidden_layers=config.num_layers,
+                      num_attention_heads=config.nhead, intermediate_size=config.hidden_size,
+                      max_position_embeddings=max_positions, dropout=config.dropout)
+
+
+def _masked_language_model(config: MaskedLanguageModelConfig, vocab_size: int, block_size: int,
+                           pair_head: bool) -> BertForPreTraining:
+    return BertForPreTraining(bert_config(config, vocab_size, block_size), next_sentence=pair_head)
+
+
+def _classifier(config: ClassifierConfig, vocab_size: int, num_classes: int, max_positions: int | None = None
+                ) -> nn.Module:
+    if config.arch == "bert":
+        if max_positions is None:
+            raise SeqlabError("make_model: a BERT classifier needs max_positions, the size of its position table")
+        model = BertForSequenceClassification(bert_config(config, vocab_size, max_positions), num_classes,
+                                              pooling=config.pooling)
+        model.bert.requires_grad_(not config.freeze_encoder)
+        return model
     return SequenceClassifier(vocab_size, num_classes, config.embedding_dim, config.arch, config.hidden_size,
                               config.num_layers, config.bidirectional, config.nhead, pooling=config.pooling,
                               dropout=config.dropout, layer_options=config.layer_options)
@@ -96,4 +126,4 @@ def _forecaster(config: ForecasterConfig, horizon: int, n_covariates: int, seaso
         for _ in range(config.ensemble)])
 
 
-__all__ = ["make_model"]
+__all__ = ["bert_config", "make_model"]

@@ -28,7 +28,7 @@ import logging
 import math
 import random
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -142,7 +142,7 @@ class _Position:
 
 def fit(model: nn.Module, task: Task, train: Iterable, val: Iterable | None, config: FitConfig,
         run_dir: str | Path | None, *, callbacks: Sequence[Callback] = (), resume: bool = False,
-        checkpoint_meta: dict | None = None) -> History:
+        checkpoint_meta: dict | None = None, lr_scales: Mapping[str, float] | None = None) -> History:
     """Train ``model`` on ``task`` over the ``train`` batches; evaluate on ``val``; save into ``run_dir``.
 
     Args:
@@ -159,19 +159,22 @@ def fit(model: nn.Module, task: Task, train: Iterable, val: Iterable | None, con
         checkpoint_meta: what every checkpoint carries besides the training state, so that it is
             enough to rebuild and use the model later (the runner gives the task, the resolved
             config, the task's state and the tokenizers).
+        lr_scales: parameter-name prefix -> factor of the learning rate (e.g. ``{"bert.": 0.1}``:
+            a pretrained encoder learns ten times slower than its new head); see ``make_optimizer``.
 
     Returns:
         The ``History``; the model holds the weights of the last step (the best ones are in
         ``run_dir/checkpoints/best.safetensors``).
     """
-    return _Trainer(model, task, train, val, config, run_dir, callbacks, checkpoint_meta or {}).run(resume)
+    return _Trainer(model, task, train, val, config, run_dir, callbacks, checkpoint_meta or {}, lr_scales).run(resume)
 
 
 class _Trainer:
     """The state of one ``fit`` call: the model, the optimiser, the schedule, the position, the history."""
 
     def __init__(self, model: nn.Module, task: Task, train: Iterable, val: Iterable | None, config: FitConfig,
-                 run_dir: str | Path | None, callbacks: Sequence[Callback], checkpoint_meta: dict):
+                 run_dir: str | Path | None, callbacks: Sequence[Callback], checkpoint_meta: dict,
+                 lr_scales: Mapping[str, float] | None = None):
         if config.max_steps is None and config.epochs is None and config.max_seconds is None:
             raise SeqlabError("fit: expected a budget, set at least one of fit.max_steps, fit.epochs, "
                               "fit.max_seconds")
@@ -182,7 +185,7 @@ class _Trainer:
         self.device = _device(config.device)
         model.to(self.device)
         self.trainable = _wrap_distributed(model, self.device)
-        self.optimizer = make_optimizer(model, config)
+        self.optimizer = make_optimizer(model, config, lr_scales)
         self.steps_per_epoch = _steps_per_epoch(train, config.accumulation)
         self.total = _total_steps(config, self.steps_per_epoch)
         self.schedule = Schedule(config, self.total)

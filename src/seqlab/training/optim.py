@@ -13,12 +13,16 @@ A schedule gives the learning rate of optimiser step s = 1, 2, ... as ``lr * fac
 * plateau: ``factor = gamma ** cuts``, one more cut whenever the validation metric has not improved
   for ``plateau_patience`` evaluations (like ``torch.optim.lr_scheduler.ReduceLROnPlateau``).
 
+A parameter group may carry an ``lr_scale`` (``make_optimizer``'s ``lr_scales``): its rate is then
+``lr * factor(s) * lr_scale``, e.g. a pretrained encoder fine-tuned at a tenth of its new head's rate.
+
 The schedule's state is plain JSON (only plateau has any), so checkpoints carry it without pickle.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 
 import torch
 from torch import nn
@@ -50,9 +54,35 @@ def decay_groups(model: nn.Module, weight_decay: float) -> list[dict]:
     return [{"params": decay, "weight_decay": weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
 
 
-def make_optimizer(model: nn.Module, config: FitConfig) -> torch.optim.Optimizer:
-    """AdamW or SGD (with momentum) over ``decay_groups``; the schedule sets the lr of each step."""
-    groups = decay_groups(model, config.weight_decay)
+def scaled_groups(model: nn.Module, weight_decay: float, lr_scales: Mapping[str, float]) -> list[dict]:
+    """``decay_groups`` split further by learning-rate scale: a parameter whose name starts with a prefix of
+    ``lr_scales`` gets that prefix's ``lr_scale`` (the longest prefix wins), the others 1; empty groups are dropped."""
+    prefixes = sorted(lr_scales, key=len, reverse=True)
+    names = {id(p): name for name, p in model.named_parameters()}
+
+    def scale(param: nn.Parameter) -> float:
+        name = names[id(param)]
+        return next((float(lr_scales[prefix]) for prefix in prefixes if name.startswith(prefix)), 1.0)
+
+    groups = []
+    for group in decay_groups(model, weight_decay):
+        for value in sorted({scale(p) for p in group["params"]}, reverse=True):
+            params = [p for p in group["params"] if scale(p) == value]
+            groups.append({"params": params, "weight_decay": group["weight_decay"], "lr_scale": value})
+    return groups
+
+
+def make_optimizer(model: nn.Module, config: FitConfig, lr_scales: Mapping[str, float] | None = None
+                   ) -> torch.optim.Optimizer:
+    """AdamW or SGD (with momentum) over ``decay_groups``; the schedule sets the lr of each step.
+
+    ``lr_scales`` maps parameter-name prefixes to factors of the learning rate (``scaled_groups``).
+    """
+    for prefix, value in (lr_scales or {}).items():
+        if not value > 0:
+            raise SeqlabError(f"lr_scales[{prefix!r}]: expected a positive factor of the learning rate, got {value}")
+    groups = scaled_groups(model, config.weight_decay, lr_scales) if lr_scales else \
+        decay_groups(model, config.weight_decay)
     if config.optimizer == "adamw":
         return torch.optim.AdamW(groups, lr=config.lr, betas=(config.beta1, config.beta2))
     if config.optimizer == "sgd":
@@ -105,10 +135,11 @@ class Schedule:
         raise SeqlabError(f"fit.schedule: unknown schedule {c.schedule!r}")
 
     def apply(self, optimizer: torch.optim.Optimizer, step: int, seconds: float = 0.0) -> float:
-        """Set the learning rate of every group for optimiser step ``step``; returns it."""
+        """Set the learning rate of every group for optimiser step ``step`` (times the group's ``lr_scale``);
+        returns the unscaled rate."""
         lr = self.config.lr * self.factor(step, seconds)
         for group in optimizer.param_groups:
-            group["lr"] = lr
+            group["lr"] = lr * group.get("lr_scale", 1.0)
         return lr
 
     def observe(self, value: float, mode: str) -> None:
@@ -131,4 +162,4 @@ class Schedule:
         self.cuts, self.best, self.bad_evaluations = state["cuts"], state["best"], state["bad_evaluations"]
 
 
-__all__ = ["Schedule", "decay_groups", "make_optimizer"]
+__all__ = ["Schedule", "decay_groups", "make_optimizer", "scaled_groups"]

@@ -2,6 +2,9 @@
 
 A recipe declares its config class and its abilities, and answers the runner's questions:
 
+    resolve(config)                 -> config       what a config names indirectly, filled in (the sizes
+                                                    of a ``model.pretrained`` run); run when a config is
+                                                    made, so the saved config says what was built
     build_data(config, tokenizers)  -> TaskData     batches, tokenizers (trained, or the run's own),
                                                     and the JSON state the model and its users need
                                                     (label names, sizes the data decided, a scaler)
@@ -98,6 +101,13 @@ class Recipe:
     def default_config(self) -> Any:
         """The config with the recipe's defaults, ``task`` set to this recipe's name."""
         return self.config_class(task=self.name)
+
+    def resolve(self, config: Any) -> Any:
+        """The config with what it names indirectly filled in (a pretrained run's sizes); as it is by default.
+
+        ``load_run_config`` calls it once, before ``check``; a resumed or loaded run's config is already resolved.
+        """
+        return config
 
     def check(self, config: Any) -> None:
         """Cross-field checks of a resolved config, run before any work (the fields check themselves)."""

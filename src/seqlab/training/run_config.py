@@ -1,6 +1,7 @@
 """From a task name, a config file and ``key=value`` overrides to a validated run config; shipped configs.
 
-The resolution order: the recipe's defaults <- the config file (YAML or JSON) <- the overrides.
+The resolution order: the recipe's defaults <- the config file (YAML or JSON) <- the overrides, then
+what the config names indirectly (``Recipe.resolve``: the sizes of a ``model.pretrained`` run).
 Every field checks its value when the config is built, and the recipe checks the fields that
 depend on each other, so a bad config fails here, before any data is read or any folder made
 (``seqlab validate`` runs exactly this). A run's checkpoint and ``config.json`` hold the resolved
@@ -82,7 +83,7 @@ def load_run_config(task: str | None, config_file: str | Path | None, overrides:
     chosen = recipe(task)
     data = {**data, "task": task}
     config = from_dict(chosen.config_class, deep_merge(to_dict(chosen.default_config()), data))
-    config = apply_overrides(config, overrides)
+    config = chosen.resolve(apply_overrides(config, overrides))
     chosen.check(config)
     return config
 

@@ -5,6 +5,14 @@ The recipe: texts -> word ids (a word-level tokenizer of the training split, low
 -> cross-entropy; metrics accuracy and macro F1 on a seeded held-out split (90/10 by default), or
 k-fold cross-validation (``seqlab train sentiment --folds 10``).
 
+A BERT (``model.arch=bert``) reads WordPiece ids, ``[CLS] text [SEP]`` cut to ``data.max_length``:
+the tokenizer of ``model.pretrained`` (an ``mlm`` run, whose encoder weights start the model and
+whose sizes the config takes), or one trained on the training split (``data.vocab_size``). The
+usual fine-tuning choices: ``model.pooling`` (``cls``, ``mean``, ``max``), ``model.freeze_encoder``,
+``model.encoder_lr_scale`` (the encoder's learning rate as a share of ``fit.lr``), ``fit.warmup_steps``;
+``model.pretrained_weights=false`` keeps the sizes and tokenizer but not the weights (the control
+that shows what pre-training brings).
+
 Data: ``data.path`` is a sentence-polarity folder (``rt-polarity.pos/.neg``; by default the shared
 or bundled copy) or a user's CSV/TSV/JSONL file with named text and label columns.
 """
@@ -13,8 +21,9 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import partial
+from pathlib import Path
 from typing import Literal
 
 import torch
@@ -28,16 +37,18 @@ from seqlab.data.labelled import read_labelled_texts, split_indices
 from seqlab.embeddings.formats import load_vectors
 from seqlab.errors import SeqlabError
 from seqlab.metrics.classification import accuracy, f1_score
-from seqlab.models.classifier import SequenceClassifier, classify_texts
-from seqlab.models.config import ClassifierConfig
+from seqlab.models.classifier import classify_texts
+from seqlab.models.config import ClassifierConfig, MaskedLanguageModelConfig
 from seqlab.models.factory import make_model
 from seqlab.text import normalizers
-from seqlab.text.factories import PAD, UNK, special_id, word_tokenizer
+from seqlab.text.factories import PAD, UNK, train_tokenizer, word_tokenizer
 from seqlab.text.tokenizer import Tokenizer
 from seqlab.training import distributed
-from seqlab.training.config import FitConfig
+from seqlab.training.config import FitConfig, from_dict
+from seqlab.training.fit import Callback, History, fit
 from seqlab.training.recipe import Ability, LoadedRun, Recipe, TaskData
 from seqlab.training.run_folder import TOKENIZER
+from seqlab.training.tasks.pretrained import PretrainedSource, load_pretrained_source
 
 log = logging.getLogger(__name__)
 
@@ -84,7 +95,8 @@ class ClassificationDataConfig:
     fold: int | None = None  # when set, validate on this fold of `folds` instead of val_fraction
     lowercase: bool = True  # the tokenizer lower-cases every text (the polarity data already is)
     min_count: int = 1  # words seen fewer times in the training split become <unk>
-    max_length: int = 128  # tokens kept per text
+    max_length: int = 128  # tokens kept per text ([CLS] and [SEP] included for a BERT)
+    vocab_size: int = 8000  # the WordPiece vocabulary of a BERT without model.pretrained
     batch_size: int = 50  # examples per step (per process under torchrun)
     limit: int | None = None  # use only the first `limit` shuffled examples (tests, quick looks)
 
@@ -93,7 +105,7 @@ class ClassificationDataConfig:
         integer(self.folds, "data.folds", low=2)
         if self.fold is not None:
             integer(self.fold, "data.fold", low=0, high=self.folds - 1)
-        for name in ("min_count", "max_length", "batch_size"):
+        for name in ("min_count", "max_length", "vocab_size", "batch_size"):
             integer(getattr(self, name), f"data.{name}", low=1)
         if self.limit is not None:
             integer(self.limit, "data.limit", low=2)
@@ -116,6 +128,27 @@ class ClassificationRecipe(Recipe):
     abilities = frozenset({Ability.CLASSIFY, Ability.EXPORT, Ability.CROSS_VALIDATE})
     summary = "text classification (sentence polarity, or a CSV/TSV/JSONL file); classifies"
 
+    def resolve(self, config: ClassificationRunConfig) -> ClassificationRunConfig:
+        """With ``model.pretrained``: arch bert with the pretrained encoder's sizes and position table."""
+        if config.model.pretrained is None:
+            return config
+        encoder, positions = pretrained_encoder(load_pretrained_source(config.model.pretrained))
+        if config.data.max_length > positions:
+            raise SeqlabError(f"data.max_length: {config.data.max_length} tokens, but the pretrained encoder has "
+                              f"{positions} positions; use data.max_length={positions} or less")
+        return replace(config, model=replace(
+            config.model, arch="bert", embedding_dim=encoder.hidden_size, hidden_size=encoder.intermediate_size,
+            num_layers=encoder.num_layers, nhead=encoder.num_heads, max_positions=positions))
+
+    def check(self, config: ClassificationRunConfig) -> None:
+        model = config.model
+        if model.pretrained is not None and model.arch != "bert":
+            raise SeqlabError(f"model.pretrained: gives a BERT encoder, but model.arch is {model.arch!r}; build the "
+                              "config with load_run_config (or set model.arch=bert)")
+        if model.arch == "bert" and config.data.max_length > (model.max_positions or config.data.max_length):
+            raise SeqlabError(f"data.max_length: {config.data.max_length} tokens, more than the BERT's "
+                              f"model.max_positions={model.max_positions}")
+
     def build_data(self, config: ClassificationRunConfig, tokenizers: dict[str, Tokenizer] | None = None) -> TaskData:
         data = config.data
         texts, labels, names = read_labelled_texts(data.path, data.text_column, data.label_column)
@@ -123,10 +156,17 @@ class ClassificationRecipe(Recipe):
                                            data.folds)
         if tokenizers is not None:
             tokenizer = tokenizers[TOKENIZER]
+        elif config.model.pretrained is not None:  # the pretrained encoder's own WordPiece
+            tokenizer = load_pretrained_source(config.model.pretrained).tokenizer
+        elif config.model.arch == "bert":
+            tokenizer = train_tokenizer("wordpiece", (texts[i] for i in train_idx), vocab_size=data.vocab_size,
+                                        lowercase=data.lowercase)
         else:
             normalizer = normalizers.Lowercase() if data.lowercase else None
             tokenizer = word_tokenizer((texts[i] for i in train_idx), data.min_count, normalizer=normalizer)
-        unk = special_id(tokenizer, UNK)
+        if config.model.arch == "bert" and tokenizers is None:
+            tokenizer.enable_truncation(data.max_length)  # [CLS] text [SEP], the text cut to fit
+        unk = special_token_id(tokenizer, (UNK, "[UNK]"))
 
         def dataset(indices: list[int]) -> ClassificationData:
             encodings = tokenizer.encode_batch([texts[i] for i in indices])
@@ -134,7 +174,7 @@ class ClassificationRecipe(Recipe):
             return ClassificationData(ids, [labels[i] for i in indices])
 
         train_set, val_set = dataset(train_idx), dataset(val_idx)
-        collate = partial(collate_classification, pad_id=special_id(tokenizer, PAD))
+        collate = partial(collate_classification, pad_id=special_token_id(tokenizer, (PAD, "[PAD]")))
         if distributed.is_distributed():
             train = distributed.shard_loader(train_set, data.batch_size, shuffle=True, seed=config.fit.seed,
                                              collate_fn=collate, drop_last=True)
@@ -147,19 +187,72 @@ class ClassificationRecipe(Recipe):
         return TaskData(train, val, {TOKENIZER: tokenizer}, state,
                         extra={"train_examples": len(train_set), "val_examples": len(val_set)})
 
-    def build_model(self, config: ClassificationRunConfig, state: dict) -> SequenceClassifier:
+    def build_model(self, config: ClassificationRunConfig, state: dict) -> nn.Module:
+        if config.model.arch == "bert":
+            return make_model(config.model, vocab_size=state["vocab_size"], num_classes=len(state["labels"]),
+                              max_positions=config.model.max_positions or config.data.max_length)
         return make_model(config.model, vocab_size=state["vocab_size"], num_classes=len(state["labels"]))
 
-    def initialize(self, model: SequenceClassifier, config: ClassificationRunConfig, data: TaskData) -> None:
+    def initialize(self, model: nn.Module, config: ClassificationRunConfig, data: TaskData) -> None:
         if config.model.vectors is not None:
             table = vectors_for(data.tokenizers[TOKENIZER], config.model.vectors, model.embedding.weight.detach())
             model.load_vectors(table, freeze=config.model.freeze_vectors)
+        if config.model.pretrained is not None and config.model.pretrained_weights:
+            if self.resolve(config) != config:
+                raise SeqlabError("model: the sizes differ from those of model.pretrained; build the config with "
+                                  "load_run_config, which takes them from the pretrained run")
+            source = load_pretrained_source(config.model.pretrained)
+            load_encoder(model.bert, source)
+            log.info("encoder weights from %s (%s)", source.path, Path(config.model.pretrained))
 
     def make_task(self, config: ClassificationRunConfig, state: dict) -> ClassificationTask:
         return ClassificationTask(len(state["labels"]), self.name)
 
+    def fit_model(self, model: nn.Module, config: ClassificationRunConfig, data: TaskData, run_dir: Path | None,
+                  callbacks: Sequence[Callback], resume: bool, checkpoint_meta: dict) -> History:
+        """``fit``, with the BERT encoder's learning rate at ``model.encoder_lr_scale`` times the head's."""
+        scales = {"bert.": config.model.encoder_lr_scale} if config.model.arch == "bert" else None
+        return fit(model, self.make_task(config, data.state), data.train, data.val, config.fit, run_dir,
+                   callbacks=callbacks, resume=resume, checkpoint_meta=checkpoint_meta, lr_scales=scales)
+
     def classify(self, run: LoadedRun, texts: Sequence[str]) -> list[tuple[str, float]]:
         return classify_texts(run.model, run.tokenizer, run.state["labels"], texts, run.config.data.max_length)
+
+
+def special_token_id(tokenizer: Tokenizer, names: Sequence[str]) -> int:
+    """The id of the first of ``names`` the tokenizer has (``<pad>`` of a word tokenizer, ``[PAD]`` of a WordPiece)."""
+    for name in names:
+        token_id = tokenizer.token_to_id(name)
+        if token_id is not None:
+            return token_id
+    raise SeqlabError(f"tokenizer: expected one of the special tokens {', '.join(names)} in the vocabulary, "
+                      "none is there")
+
+
+def pretrained_encoder(source: PretrainedSource) -> tuple[MaskedLanguageModelConfig, int]:
+    """The sizes of a pretrained BERT encoder and its number of positions (an ``mlm`` run's)."""
+    source.require("mlm", "a BERT classifier")
+    try:
+        return from_dict(MaskedLanguageModelConfig, source.config["model"], "model."), int(source.state["block_size"])
+    except (KeyError, TypeError, ValueError) as error:
+        raise SeqlabError(f"model.pretrained: {source.path} does not describe a BERT encoder ({error})") from None
+
+
+def load_encoder(encoder: nn.Module, source: PretrainedSource) -> None:
+    """Copy the pretrained encoder's weights into ``encoder`` (a ``BertModel``): every tensor, same names and shapes.
+
+    A source saved without the pooler (transformers' ``BertForMaskedLM``) leaves the classifier's pooler at its
+    initialisation, as transformers' ``from_pretrained`` does.
+    """
+    weights = source.encoder_weights("bert.")
+    own = encoder.state_dict()
+    if not any(name.startswith("pooler.") for name in weights):
+        own = {name: tensor for name, tensor in own.items() if not name.startswith("pooler.")}
+    wrong = sorted(set(own) ^ set(weights)) or [k for k in own if own[k].shape != weights[k].shape]
+    if wrong:
+        raise SeqlabError(f"model.pretrained: {source.path}: its encoder does not fit this model "
+                          f"({', '.join(wrong[:3])})")
+    encoder.load_state_dict(weights, strict=len(own) == len(encoder.state_dict()))
 
 
 def vectors_for(tokenizer: Tokenizer, path: str, initial: torch.Tensor) -> torch.Tensor:
@@ -179,4 +272,4 @@ def vectors_for(tokenizer: Tokenizer, path: str, initial: torch.Tensor) -> torch
 
 
 __all__ = ["ClassificationDataConfig", "ClassificationRecipe", "ClassificationRunConfig", "ClassificationTask",
-           "vectors_for"]
+           "load_encoder", "pretrained_encoder", "special_token_id", "vectors_for"]

@@ -10,13 +10,21 @@ one) starting at a fresh random offset each epoch; validation covers every block
 The tokenizer: ``char`` (one id per distinct character of the text, in code-point order: nanoGPT's
 ``stoi``) or ``bpe`` (byte-level BPE trained on the training part). The text is encoded line by
 line, as BPE's merges were learned: a newline never merges with the next line's text.
+
+A corpus of several documents (a folder of ``*.txt`` files, or named corpora such as ``gutenberg``:
+``seqlab.data.documents``) is split document by document, each one's first 90% training and its
+last 10% validation, the parts joined with a blank line between documents.
+
+``model.pretrained=RUN`` continues another ``lm`` run's model (GPT or recurrent) on this text: its
+architecture, tokenizer and context window come from that run, and its weights start the model
+(``model.pretrained_weights=false``: the same model and tokenizer from random weights, the control).
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import partial
 from typing import Literal
 
@@ -26,10 +34,10 @@ from torch import nn
 from torch.utils.data import DataLoader
 
 from seqlab.checks import integer, number
-from seqlab.data import IGNORE_INDEX, LanguageModelData, collate_language_model, load_tiny_shakespeare, split_fraction
+from seqlab.data import IGNORE_INDEX, LanguageModelData, collate_language_model, split_fraction
 from seqlab.data.datasets import RandomOffsetBlocks
+from seqlab.data.documents import check_corpus, read_documents
 from seqlab.errors import SeqlabError
-from seqlab.files import read_text
 from seqlab.generation.config import DecodingConfig
 from seqlab.generation.generate import MAX_NEW_TOKENS
 from seqlab.generation.text import generate_text
@@ -39,9 +47,10 @@ from seqlab.models.factory import make_model
 from seqlab.text.factories import character_tokenizer, train_tokenizer
 from seqlab.text.tokenizer import Tokenizer
 from seqlab.training import distributed
-from seqlab.training.config import FitConfig
+from seqlab.training.config import FitConfig, from_dict
 from seqlab.training.recipe import Ability, LoadedRun, Recipe, TaskData
 from seqlab.training.run_folder import TOKENIZER
+from seqlab.training.tasks.pretrained import PretrainedSource, load_pretrained_source
 
 log = logging.getLogger(__name__)
 
@@ -86,7 +95,9 @@ def _logits(output) -> torch.Tensor:
 class LanguageModelDataConfig:
     """The text, its tokenizer, the split and the blocks."""
 
-    path: str | None = None  # a UTF-8 text file; None: the bundled Tiny Shakespeare
+    path: str | None = None  # a text file or a folder of *.txt files; None: the named data.corpus
+    corpus: tuple[str, ...] = ("tinyshakespeare",)  # named corpora (seqlab.data.documents.CORPORA)
+    encoding: Literal["utf-8", "latin-1"] = "utf-8"  # of the files of data.path (the named corpora know theirs)
     tokenizer: Literal["char", "bpe"] = "char"
     vocab_size: int = 512  # BPE only: bytes + merges
     train_fraction: float = 0.9  # nanoGPT's split: first 90% train, last 10% validation
@@ -96,6 +107,7 @@ class LanguageModelDataConfig:
     limit: int | None = None  # use only the first `limit` characters of the text (tests, quick looks)
 
     def __post_init__(self) -> None:
+        check_corpus(self.corpus)
         for name in ("vocab_size", "block_size", "batch_size", "val_batch_size"):
             integer(getattr(self, name), f"data.{name}", low=1)
         if self.limit is not None:
@@ -143,10 +155,34 @@ class LanguageModelRunConfig:
 
 # -- data -------------------------------------------------------------------------------------
 
+DOCUMENT_SEPARATOR = "\n\n"  # between the documents of a corpus
+
+
+def corpus_documents(config: LanguageModelDataConfig) -> list[str]:
+    """The texts of the corpus's documents, in order, cut to ``data.limit`` characters in all."""
+    texts, room = [], config.limit
+    for document in read_documents(config.path, config.corpus, config.encoding):
+        text = document.text if room is None else document.text[:room]
+        if text:
+            texts.append(text)
+        if room is not None:
+            room -= len(text)
+            if room <= 0:
+                break
+    if not texts:
+        raise SeqlabError(f"{config.path or '+'.join(config.corpus)}: expected text, the documents are empty")
+    return texts
+
+
 def read_corpus(config: LanguageModelDataConfig) -> str:
-    """The text of ``data.path`` (the bundled Tiny Shakespeare when None), cut to ``data.limit`` characters."""
-    text = load_tiny_shakespeare() if config.path is None else read_text(config.path)
-    return text[: config.limit] if config.limit is not None else text
+    """The whole text (the documents joined by a blank line; Tiny Shakespeare by default), cut to ``data.limit``."""
+    return DOCUMENT_SEPARATOR.join(corpus_documents(config))
+
+
+def split_corpus(config: LanguageModelDataConfig) -> tuple[str, str]:
+    """The training and validation texts: each document's first ``train_fraction`` and the rest."""
+    parts = [split_fraction(text, config.train_fraction) for text in corpus_documents(config)]
+    return DOCUMENT_SEPARATOR.join(p[0] for p in parts), DOCUMENT_SEPARATOR.join(p[1] for p in parts)
 
 
 def encode_stream(tokenizer: Tokenizer, text: str) -> torch.Tensor:
@@ -160,12 +196,26 @@ class LanguageModelRecipe(Recipe):
     abilities = frozenset({Ability.GENERATE, Ability.EXPORT})
     summary = "language model (character or BPE; LSTM, GRU, RNN or GPT) on a text; samples"
 
+    def resolve(self, config: LanguageModelRunConfig) -> LanguageModelRunConfig:
+        """With ``model.pretrained``: the pretrained run's model, tokenizer kind and (for a GPT) context window."""
+        if config.model.pretrained is None:
+            return config
+        source = pretrained_language_model(load_pretrained_source(config.model.pretrained))
+        model = replace(source.model, pretrained=config.model.pretrained,
+                        pretrained_weights=config.model.pretrained_weights, dropout=config.model.dropout)
+        data = replace(config.data, tokenizer=source.data.tokenizer, vocab_size=source.data.vocab_size)
+        if model.arch == "gpt":  # the position table (or the window the model was trained to read)
+            data = replace(data, block_size=source.data.block_size)
+        return replace(config, model=model, data=data)
+
     def build_data(self, config: LanguageModelRunConfig, tokenizers: dict[str, Tokenizer] | None = None) -> TaskData:
         data = config.data
         text = read_corpus(data)
-        train_text, val_text = split_fraction(text, data.train_fraction)
+        train_text, val_text = split_corpus(data)
         if tokenizers is not None:
             tokenizer = tokenizers[TOKENIZER]
+        elif config.model.pretrained is not None:  # the pretrained model's own ids
+            tokenizer = load_pretrained_source(config.model.pretrained).tokenizer
         elif data.tokenizer == "char":  # the alphabet of the whole text (nanoGPT's)
             tokenizer = character_tokenizer(text)
         else:  # BPE merges from the training part only
@@ -199,6 +249,21 @@ class LanguageModelRecipe(Recipe):
     def build_model(self, config: LanguageModelRunConfig, state: dict) -> nn.Module:
         return make_model(config.model, vocab_size=state["vocab_size"], block_size=state["block_size"])
 
+    def initialize(self, model: nn.Module, config: LanguageModelRunConfig, data: TaskData) -> None:
+        if config.model.pretrained is None or not config.model.pretrained_weights:
+            return
+        if self.resolve(config) != config:
+            raise SeqlabError("model: differs from the model of model.pretrained; build the config with "
+                              "load_run_config, which takes it from the pretrained run")
+        source = load_pretrained_source(config.model.pretrained)
+        own = model.state_dict()
+        wrong = sorted(set(own) ^ set(source.weights)) or [k for k in own if own[k].shape != source.weights[k].shape]
+        if wrong:
+            raise SeqlabError(f"model.pretrained: {source.path}: its weights do not fit this model "
+                              f"({', '.join(wrong[:3])})")
+        model.load_state_dict(source.weights)
+        log.info("weights from %s", source.path)
+
     def make_task(self, config: LanguageModelRunConfig, state: dict) -> LanguageModelTask:
         return LanguageModelTask(self.name, state["chars_per_token"])
 
@@ -212,6 +277,15 @@ class LanguageModelRecipe(Recipe):
         return generate_text(run.model, run.tokenizer, prompt, max_new_tokens, decoding, seed)
 
 
+def pretrained_language_model(source: PretrainedSource) -> LanguageModelRunConfig:
+    """The config of the ``lm`` run ``source`` comes from (its model, tokenizer kind and block size)."""
+    source.require("lm", "a language model")
+    try:
+        return from_dict(LanguageModelRunConfig, source.config)
+    except SeqlabError as error:
+        raise SeqlabError(f"model.pretrained: {source.path}: its config does not read ({error})") from None
+
+
 def _check_prompt(tokenizer: Tokenizer, prompt: str) -> None:
     """A prompt the tokenizer cannot read fails now, in one line, not after training."""
     try:
@@ -221,4 +295,5 @@ def _check_prompt(tokenizer: Tokenizer, prompt: str) -> None:
 
 
 __all__ = ["LanguageModelDataConfig", "LanguageModelRecipe", "LanguageModelRunConfig", "LanguageModelTask",
-           "SampleConfig", "encode_stream", "read_corpus"]
+           "SampleConfig", "corpus_documents", "encode_stream", "pretrained_language_model", "read_corpus",
+           "split_corpus"]
