@@ -20,9 +20,12 @@ TINY = {
                   "model.nhead=2", "max_len=5"],
     "forecast": ["model.ensemble=1", "model.hidden_size=4"],
     "ner": ["data.limit=20", "model.embedding_dim=8", "model.hidden_size=8"],
+    "mlm": ["data.limit=3000", "data.vocab_size=200", "data.block_size=16", "data.batch_size=4", "model.hidden_size=16",
+            "model.num_layers=1", "model.num_heads=2", "model.intermediate_size=32"],
 }
 BUDGET = ["fit.max_steps=2", "fit.max_seconds=null", "fit.eval_every=2", "fit.plots=false"]
-NOT_BUNDLED = {"ner_wnut17": "seqlab data get wnut17"}
+NOT_BUNDLED = {"ner_wnut17": "seqlab data get wnut17", "bert_mlm": "seqlab data get gutenberg",
+               "gpt_gutenberg": "seqlab data get gutenberg"}
 
 
 @pytest.fixture
