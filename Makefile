@@ -5,6 +5,9 @@ PY := $(VENV)/bin/python
 # The CPU wheel of torch, pinned and installed first: an unpinned torch pulls GBs of CUDA packages.
 TORCH := torch==2.13.0
 STAMP := $(VENV)/.installed
+# seqlab's C++ kernels (the bptt engine), built into the environment once, and again when their sources change
+KERNELS := $(VENV)/.kernels-built
+KERNEL_SOURCES := $(wildcard src/seqlab/nn/bptt/csrc/*)
 
 .PHONY: install demo test lint bench clean
 
@@ -15,19 +18,24 @@ $(STAMP): pyproject.toml Makefile
 	$(PY) -m pip install --quiet -e ".[dev]"
 	touch $(STAMP)
 
-install: $(STAMP)
+# one line: "building seqlab's BPTT kernels (about a minute, once per environment)... done in 58 s";
+# without a C++ compiler it says why and seqlab runs on its slower pure-PyTorch functions
+$(KERNELS): $(STAMP) $(KERNEL_SOURCES)
+	$(PY) -m seqlab.nn.bptt.build && touch $(KERNELS) || echo "(continuing without the compiled kernels)"
 
-demo: $(STAMP)
+install: $(STAMP) $(KERNELS)
+
+demo: install
 	$(VENV)/bin/seqlab demo
 
-test: $(STAMP)
+test: install
 	$(VENV)/bin/ruff check .
 	$(PY) -m pytest -q
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 
-bench: $(STAMP)
+bench: install
 	$(PY) benchmarks/rnn.py
 
 clean:

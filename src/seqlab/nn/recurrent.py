@@ -18,14 +18,13 @@ from seqlab.nn import _params
 from seqlab.nn import bptt as bptt_engine
 from seqlab.nn import init as nn_init
 from seqlab.nn.bptt import torch_engine
-from seqlab.nn.bptt.lstm_ln import run_lstm_layer_norm
+from seqlab.nn.bptt.lstm_ln import normalised_input_projection, run_lstm_layer_norm
 from seqlab.nn.gru_cell import gru_parameter_shapes, gru_step
 from seqlab.nn.lstm_cell import (
     check_lstm_options,
     lstm_gate_names,
     lstm_parameter_shapes,
     lstm_step,
-    normalise_projection,
 )
 from seqlab.nn.rnn_cell import NONLINEARITIES, rnn_parameter_shapes, rnn_step
 
@@ -515,9 +514,8 @@ class LSTM(RecurrentLayer):
         if self.layer_norm:
             per_gate = self.layer_norm == "per_gate"
             gates = len(lstm_gate_names(self.coupled))
-            xg = normalise_projection(F.linear(x, params["weight_ih"]), params["ln_ih_weight"], params["ln_ih_bias"],
-                                      gates, per_gate)  # (T, B, G*H): LN(W_ih x_t) for every t at once
-            xg = xg if bias is None else xg + bias
+            xg = normalised_input_projection(x, params["weight_ih"], params["ln_ih_weight"], params["ln_ih_bias"], bias,
+                                             gates=gates, per_gate=per_gate)  # (T, B, G*H), every t at once
             ln_hh = torch.stack([params["ln_hh_weight"], params["ln_hh_bias"]])  # (2, G*H) gain, shift
             ln_c = torch.stack([params["ln_c_weight"], params["ln_c_bias"]])  # (2, H)
             output, h_n, c_n = run_lstm_layer_norm(
