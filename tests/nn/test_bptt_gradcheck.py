@@ -89,7 +89,8 @@ def test_layer_norm_lstm_backward(compiled, coupled, per_gate, proj, peephole, r
     mask = torch.empty(B, H_out, dtype=torch.float64).bernoulli_(0.7) / 0.7
     keep_h = torch.empty(T, B, H_out, dtype=torch.float64).bernoulli_(0.3)
     keeps = {"masks": (keep_h, keep), "probability": (0.3, 0.3), None: (None, None)}[zoneout]
-    inputs = (leaf(T, B, G * H), leaf(B, H_out), leaf(B, H), leaf(G * H, H_out), leaf(2, G * H), leaf(2, H),
-              leaf(H_out, H) if proj else None, leaf(3, H) if peephole else None, *keeps,
+    # z_ih = W_ih x, h0, c0, W_hh, (gain, shift) of LN(W_ih x), of LN(W_hh h) and of LN(c), W_hr, peepholes, ...
+    inputs = (leaf(T, B, G * H), leaf(B, H_out), leaf(B, H), leaf(G * H, H_out), leaf(2, G * H), leaf(2, G * H),
+              leaf(2, H), leaf(H_out, H) if proj else None, leaf(3, H) if peephole else None, *keeps,
               valid if lengths else None, mask, reverse, coupled, per_gate)
     assert torch.autograd.gradcheck(LSTMLayerNormFunction.apply, inputs)

@@ -77,8 +77,8 @@ def sequence_inputs(c, layer_norm: bool):
                 keep_h=keep_h, keep_c=keep_c,
                 valid=(torch.arange(T)[:, None] < lengths[None, :]).unsqueeze(-1) if c["lengths"] else None,
                 recurrent_mask=(randn(B, H_out) > 0).double() * 2 if c["recurrent_mask"] else None)
-    if layer_norm:
-        args |= dict(ln_hh=randn(2, G * H), ln_c=randn(2, H))
+    if layer_norm:  # xg is then z_ih = W_ih x, normalised inside the step
+        args |= dict(ln_ih=randn(2, G * H), ln_hh=randn(2, G * H), ln_c=randn(2, H))
     return args, randn(T, B, H_out), randn(B, H_out), randn(B, H)
 
 
@@ -120,24 +120,24 @@ def test_the_layer_norm_lstm_sequence_operators_match_the_pytorch_loops(c):
     args, d_output, d_h_n, d_c_n = sequence_inputs(c, layer_norm=True)
     a = args
     flags = dict(reverse=c["reverse"], coupled=c["coupled"], per_gate=c["per_gate"])
-    ordered = [a[name] for name in ("xg", "h0", "c0", "weight_hh", "ln_hh", "ln_c", "weight_hr", "peep", "keep_h",
-                                    "keep_c", "valid", "recurrent_mask")]
+    ordered = [a[name] for name in ("xg", "h0", "c0", "weight_hh", "ln_ih", "ln_hh", "ln_c", "weight_hr", "peep",
+                                    "keep_h", "keep_c", "valid", "recurrent_mask")]
     _hs, c_n, saved = lstm_ln._forward_loop(*ordered, **flags, save=True)
     (mask_h, p_h), (mask_c, p_c) = lstm.split_keep(a["keep_h"]), lstm.split_keep(a["keep_c"])
     *buffers, c_n_compiled = ops().lstm_ln_sequence_forward(
-        a["xg"], a["h0"], a["c0"], a["weight_hh"], a["ln_hh"], a["ln_c"], a["weight_hr"], a["peep"], mask_h, mask_c,
-        p_h, p_c, a["valid"], a["recurrent_mask"], c["reverse"], c["coupled"], c["per_gate"], True)
+        a["xg"], a["h0"], a["c0"], a["weight_hh"], a["ln_ih"], a["ln_hh"], a["ln_c"], a["weight_hr"], a["peep"], mask_h,
+        mask_c, p_h, p_c, a["valid"], a["recurrent_mask"], c["reverse"], c["coupled"], c["per_gate"], True)
     assert_all_close([*map(lstm.optional, buffers), c_n_compiled], [*saved, c_n], "forward")
 
     d_out = d_output if a["valid"] is None else d_output * a["valid"]
-    expected = lstm_ln._backward_loop(d_out, d_h_n, d_c_n, saved, a["weight_hh"], a["ln_hh"], a["ln_c"],
+    expected = lstm_ln._backward_loop(d_out, d_h_n, d_c_n, saved, a["weight_hh"], a["ln_ih"], a["ln_hh"], a["ln_c"],
                                       a["weight_hr"], a["peep"], a["keep_h"], a["keep_c"], a["valid"],
                                       a["recurrent_mask"], **flags)
-    _hs, cs, acts, zhat, rstd, chat, rstd_c, c_cell, _ms = saved
+    _hs, cs, acts, zhat_ih, rstd_ih, zhat, rstd, chat, rstd_c, c_cell, _ms = saved
     got = ops().lstm_ln_sequence_backward(
-        d_out, d_h_n, d_c_n, cs, acts, zhat, rstd, chat, rstd_c, c_cell, a["weight_hh"], a["ln_hh"], a["ln_c"],
-        a["weight_hr"], a["peep"], mask_h, mask_c, p_h, p_c, a["valid"], a["recurrent_mask"], c["reverse"],
-        c["coupled"], c["per_gate"])
+        d_out, d_h_n, d_c_n, cs, acts, zhat_ih, rstd_ih, zhat, rstd, chat, rstd_c, c_cell, a["weight_hh"], a["ln_ih"],
+        a["ln_hh"], a["ln_c"], a["weight_hr"], a["peep"], mask_h, mask_c, p_h, p_c, a["valid"], a["recurrent_mask"],
+        c["reverse"], c["coupled"], c["per_gate"])
     assert_all_close(list(map(lstm.optional, got)), list(expected), "backward")
 
 
@@ -151,10 +151,10 @@ def test_inference_keeps_one_slot_of_the_per_step_buffers(layer_norm):
     # keep masks (none), zoneout probabilities, lengths, recurrent mask (none), reverse, coupled
     common = (None, None, 0.3, 0.3, a["valid"], None, True, False)
     if layer_norm:
-        outputs = ops().lstm_ln_sequence_forward(a["xg"], a["h0"], a["c0"], a["weight_hh"], a["ln_hh"], a["ln_c"],
-                                                 None, a["peep"], *common, False, False)
-        hs, cs, acts, zhat, rstd, chat, rstd_c, c_cell, _ms, _c_n = outputs
-        assert zhat.shape[0] == rstd.shape[0] == chat.shape[0] == rstd_c.shape[0] == 1
+        outputs = ops().lstm_ln_sequence_forward(a["xg"], a["h0"], a["c0"], a["weight_hh"], a["ln_ih"], a["ln_hh"],
+                                                 a["ln_c"], None, a["peep"], *common, False, False)
+        hs, cs, acts, zhat_ih, rstd_ih, zhat, rstd, chat, rstd_c, c_cell, _ms, _c_n = outputs
+        assert {t.shape[0] for t in (zhat_ih, rstd_ih, zhat, rstd, chat, rstd_c)} == {1}
     else:
         hs, cs, acts, c_cell, _ms, _c_n = ops().lstm_sequence_forward(a["xg"], a["h0"], a["c0"], a["weight_hh"], None,
                                                                       a["peep"], *common, False)

@@ -18,11 +18,10 @@ from seqlab.nn import _params
 from seqlab.nn import bptt as bptt_engine
 from seqlab.nn import init as nn_init
 from seqlab.nn.bptt import torch_engine
-from seqlab.nn.bptt.lstm_ln import normalised_input_projection, run_lstm_layer_norm
+from seqlab.nn.bptt.lstm_ln import run_lstm_layer_norm
 from seqlab.nn.gru_cell import gru_parameter_shapes, gru_step
 from seqlab.nn.lstm_cell import (
     check_lstm_options,
-    lstm_gate_names,
     lstm_parameter_shapes,
     lstm_step,
 )
@@ -513,15 +512,15 @@ class LSTM(RecurrentLayer):
             peep = torch.stack([w_ci, params["weight_cf"], params["weight_co"]])  # (3, H)
         if self.layer_norm:
             per_gate = self.layer_norm == "per_gate"
-            gates = len(lstm_gate_names(self.coupled))
-            xg = normalised_input_projection(x, params["weight_ih"], params["ln_ih_weight"], params["ln_ih_bias"], bias,
-                                             gates=gates, per_gate=per_gate)  # (T, B, G*H), every t at once
-            ln_hh = torch.stack([params["ln_hh_weight"], params["ln_hh_bias"]])  # (2, G*H) gain, shift
+            z_ih = F.linear(x, params["weight_ih"])  # (T, B, G*H): W_ih x_t for every t, normalised step by step
+            shift_ih = params["ln_ih_bias"] if bias is None else params["ln_ih_bias"] + bias  # biases join s_ih
+            ln_ih = torch.stack([params["ln_ih_weight"], shift_ih])  # (2, G*H) gain, shift
+            ln_hh = torch.stack([params["ln_hh_weight"], params["ln_hh_bias"]])  # (2, G*H)
             ln_c = torch.stack([params["ln_c_weight"], params["ln_c_bias"]])  # (2, H)
             output, h_n, c_n = run_lstm_layer_norm(
-                xg, state[0], state[1], params["weight_hh"], ln_hh, ln_c, weight_hr=params.get("weight_hr"), peep=peep,
-                keep_h=keeps[0], keep_c=keeps[1], valid=valid, recurrent_mask=recurrent_mask, reverse=reverse,
-                coupled=self.coupled, per_gate=per_gate)
+                z_ih, state[0], state[1], params["weight_hh"], ln_ih, ln_hh, ln_c, weight_hr=params.get("weight_hr"),
+                peep=peep, keep_h=keeps[0], keep_c=keeps[1], valid=valid, recurrent_mask=recurrent_mask,
+                reverse=reverse, coupled=self.coupled, per_gate=per_gate)
             return output, (h_n, c_n)
         xg = F.linear(x, params["weight_ih"], bias)  # (T, B, G*H): every step's input projection at once
         output, h_n, c_n = bptt_engine.run_lstm(xg, state[0], state[1], params["weight_hh"],

@@ -3,9 +3,9 @@ r"""The layer-normalised LSTM (Ba et al. 2016) over a whole sequence with a hand
 Forward, in the notation of ``LSTMCell``'s ``layer_norm`` variant; LN(z) = (z - mu(z)) / sigma(z)
 over all G*H features ("whole") or over each gate's H ("per_gate"), eps = 1e-5 inside sigma:
 
-    xg_t = LN(W_ih x_t) a_ih + s_ih + b_ih + b_hh     for all t at once, outside (autograd)
-    z_t  = W_hh (h_{t-1} * m);   zhat_t = LN(z_t)
-    a_t  = xg_t + zhat_t * a_hh + s_hh
+    z^ih_t = W_ih x_t                                  for all t in one product, outside (autograd)
+    z_t    = W_hh (h_{t-1} * m)
+    a_t    = LN(z^ih_t) a_ih + LN(z_t) a_hh + s          s = s_ih + b_ih + b_hh + s_hh
     i, f, g, o, c_t as in ``seqlab.nn.bptt.lstm`` (peepholes read the un-normalised c)
     chat_t = LN(c_t);   r_t = chat_t * a_c + s_c;   m_t = o_t * tanh(r_t);   h_t = m_t or W_hr m_t
 
@@ -16,19 +16,21 @@ dL/dz = (dzhat - mean(dzhat) - zhat * mean(dzhat * zhat)) / sigma(z). Then
     delta^o_t  = dm_t * tanh(r_t) * o_t (1 - o_t)
     dc_t      += LN'(dr_t * a_c) + w_co * delta^o_t
     delta^{i,f,g}_t and dc_{t-1} as in ``seqlab.nn.bptt.lstm``
-    dxg_t      = delta_t;   da_hh = sum_t delta_t * zhat_t;   ds_hh = sum_t delta_t
+    dz^ih_t    = LN'(delta_t * a_ih)   returned: autograd turns it into dW_ih and dx
     dz_t       = LN'(delta_t * a_hh);   dh_{t-1} += (W_hh^T dz_t) * m;   dW_hh = sum_t dz_t (h^m_{t-1})^T
+    da_ih = sum_t delta_t * LN(z^ih_t);   da_hh = sum_t delta_t * LN(z_t);   ds = sum_t delta_t
+
+(ds reaches s_ih, s_hh, b_ih and b_hh alike: the caller forms s = s_ih + b, and autograd splits it.)
 
 Two implementations of the same loops, saving the same buffers: the compiled one
 (``torch.ops.seqlab_bptt.lstm_ln_sequence_forward/backward``, ``csrc/lstm_ln.h``) runs every step
-in one C++ call, each step's normalisations, gates and LN(c) in one pass per batch row, forward
-and backward; the loops below, in PyTorch operations, are the fallback and the specification.
+in one C++ call, all three normalisations of a step inside it, one pass per batch row forward and
+backward; the loops below, in PyTorch operations, are the fallback and the specification.
 """
 
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
 
 from seqlab.nn.bptt import _common
 from seqlab.nn.bptt._kernels import kernels
@@ -37,30 +39,16 @@ from seqlab.nn.bptt.lstm import optional, split_keep
 EPS = 1e-5
 
 
-def normalised_input_projection(x, weight_ih, gain, shift, bias, *, gates: int, per_gate: bool) -> torch.Tensor:
-    """xg = LN(W_ih x_t) a_ih + s_ih + b_ih + b_hh for every step at once: (T, B, I) -> (T, B, G*H).
-
-    One fused normalisation, forward and backward: ``F.layer_norm`` over all G*H features, or
-    ``F.group_norm`` with one group per gate (each gate's H features; gains and shifts per feature);
-    the biases join the shift. ``bias`` is b_ih + b_hh, or None.
-    """
-    z = F.linear(x, weight_ih)  # (T, B, G*H): W_ih x_t for every t
-    shift = shift if bias is None else shift + bias
-    if per_gate:
-        return F.group_norm(z.reshape(-1, z.shape[-1]), gates, gain, shift, EPS).view(z.shape)
-    return F.layer_norm(z, z.shape[-1:], gain, shift, EPS)
-
-
 def _normalise(z: torch.Tensor, groups: int):
-    """(zhat, 1/sigma) of z (B, F) normalised over ``groups`` equal slices of its features: (B, F), (B, groups)."""
-    zg = z.unflatten(-1, (groups, -1))  # (B, groups, F/groups)
+    """(zhat, 1/sigma) of z (..., F) normalised over ``groups`` equal slices of F: (..., F), (..., groups)."""
+    zg = z.unflatten(-1, (groups, -1))  # (..., groups, F/groups)
     mean = zg.mean(-1, keepdim=True)
     rstd = torch.rsqrt(zg.var(-1, unbiased=False, keepdim=True) + EPS)
     return ((zg - mean) * rstd).flatten(-2), rstd.squeeze(-1)
 
 
 def _normalise_backward(dzhat: torch.Tensor, zhat: torch.Tensor, rstd: torch.Tensor, groups: int) -> torch.Tensor:
-    """dL/dz from dL/dzhat: (dzhat - mean(dzhat) - zhat mean(dzhat zhat)) / sigma, per group; rstd (B, groups)."""
+    """dL/dz from dL/dzhat: (dzhat - mean(dzhat) - zhat mean(dzhat zhat)) / sigma, per group; rstd (..., groups)."""
     d = dzhat.unflatten(-1, (groups, -1))
     n = zhat.unflatten(-1, (groups, -1))
     r = rstd.unsqueeze(-1)
@@ -78,75 +66,85 @@ def _gates(pre, c_prev, peep, coupled):
     return i, f, g, o, c
 
 
-def lstm_ln_forward(xg, h0, c0, weight_hh, ln_hh, ln_c, weight_hr, peep, keep_h, keep_c, valid, recurrent_mask, *,
-                    reverse: bool, coupled: bool, per_gate: bool, save: bool):
+def lstm_ln_forward(z_ih, h0, c0, weight_hh, ln_ih, ln_hh, ln_c, weight_hr, peep, keep_h, keep_c, valid,
+                    recurrent_mask, *, reverse: bool, coupled: bool, per_gate: bool, save: bool):
     """Run the recurrence. Returns (output, h_n, c_n, saved buffers or None).
 
     The saved buffers: hs, cs (T + 1, B, F) the states; acts (T, B, G*H) the gate activations;
-    zhat (T, B, G*H) and rstd (T, B, groups) LN(W_hh h_{t-1}) and its 1/sigma; chat (T, B, H) and
-    rstd_c (T, B, 1) LN(c_t) and its 1/sigma; c_cell (T, B, H) c_t before zoneout or None; ms
-    (T, B, H) m_t before the projection or None.
+    zhat_ih, zhat (T, B, G*H) and rstd_ih, rstd (T, B, groups) LN(W_ih x_t), LN(W_hh h_{t-1}) and
+    their 1/sigma; chat (T, B, H) and rstd_c (T, B, 1) LN(c_t) and its 1/sigma; c_cell (T, B, H)
+    c_t before zoneout or None; ms (T, B, H) m_t before the projection or None.
     """
-    T = xg.shape[0]
-    K = kernels(xg)
+    T = z_ih.shape[0]
+    K = kernels(z_ih)
     if K.compiled:
         (mask_h, p_h), (mask_c, p_c) = split_keep(keep_h), split_keep(keep_c)
-        *buffers, c_n = K.lstm_ln_sequence_forward(xg, h0, c0, weight_hh, ln_hh, ln_c, weight_hr, peep, mask_h, mask_c,
-                                                   p_h, p_c, valid, recurrent_mask, reverse, coupled, per_gate, save)
-        saved = (*buffers[:7], optional(buffers[7]), optional(buffers[8]))
+        *buffers, c_n = K.lstm_ln_sequence_forward(z_ih, h0, c0, weight_hh, ln_ih, ln_hh, ln_c, weight_hr, peep,
+                                                   mask_h, mask_c, p_h, p_c, valid, recurrent_mask, reverse, coupled,
+                                                   per_gate, save)
+        saved = (*buffers[:9], optional(buffers[9]), optional(buffers[10]))
         hs = saved[0]
     else:
-        hs, c_n, saved = _forward_loop(xg, h0, c0, weight_hh, ln_hh, ln_c, weight_hr, peep, keep_h, keep_c, valid,
-                                       recurrent_mask, reverse=reverse, coupled=coupled, per_gate=per_gate, save=save)
+        hs, c_n, saved = _forward_loop(z_ih, h0, c0, weight_hh, ln_ih, ln_hh, ln_c, weight_hr, peep, keep_h, keep_c,
+                                       valid, recurrent_mask, reverse=reverse, coupled=coupled, per_gate=per_gate,
+                                       save=save)
     output = _common.outputs_of(hs, reverse)
     if valid is not None:
         output = output * valid
     return output, hs[0 if reverse else T], c_n, saved if save else None
 
 
-def _forward_loop(xg, h0, c0, weight_hh, ln_hh, ln_c, weight_hr, peep, keep_h, keep_c, valid, recurrent_mask, *,
-                  reverse: bool, coupled: bool, per_gate: bool, save: bool):
+def _forward_loop(z_ih, h0, c0, weight_hh, ln_ih, ln_hh, ln_c, weight_hr, peep, keep_h, keep_c, valid,
+                  recurrent_mask, *, reverse: bool, coupled: bool, per_gate: bool, save: bool):
     """The recurrence in PyTorch operations: (hs, c_n, saved)."""
-    T, B, GH = xg.shape
+    T, B, GH = z_ih.shape
     H, H_out = c0.shape[-1], h0.shape[-1]
     groups = GH // H if per_gate else 1
     slots = T if save else 1  # per-step buffers: every step when backward follows, else one
-    hs, cs = xg.new_empty(T + 1, B, H_out), xg.new_empty(T + 1 if save else 2, B, H)
-    acts, zhat, rstd = xg.new_empty(slots, B, GH), xg.new_empty(slots, B, GH), xg.new_empty(slots, B, groups)
-    chat, rstd_c = xg.new_empty(slots, B, H), xg.new_empty(slots, B, 1)
-    c_cell = xg.new_empty(slots, B, H) if keep_c is not None else None
-    ms = xg.new_empty(slots, B, H) if weight_hr is not None else None
+    new = z_ih.new_empty
+    hs, cs = new(T + 1, B, H_out), new(T + 1 if save else 2, B, H)
+    acts, zhat_ih, rstd_ih = new(slots, B, GH), new(slots, B, GH), new(slots, B, groups)
+    zhat, rstd = new(slots, B, GH), new(slots, B, groups)
+    chat, rstd_c = new(slots, B, H), new(slots, B, 1)
+    c_cell = new(slots, B, H) if keep_c is not None else None
+    ms = new(slots, B, H) if weight_hr is not None else None
+    shift = ln_ih[1] + ln_hh[1]  # s = s_ih (with the biases) + s_hh
     first = T if reverse else 0
     hs[first], cs[first if save else 0] = h0, c0
-    for step, (t, prev, new) in enumerate(_common.step_indices(T, reverse)):
+    for step, (t, prev, new_t) in enumerate(_common.step_indices(T, reverse)):
         s = t if save else 0
-        c_prev, c_new = (cs[prev], cs[new]) if save else (cs[step % 2], cs[(step + 1) % 2])
+        c_prev, c_new = (cs[prev], cs[new_t]) if save else (cs[step % 2], cs[(step + 1) % 2])
         h_in = hs[prev] if recurrent_mask is None else hs[prev] * recurrent_mask
-        z_hat, rstd[s] = _normalise(h_in @ weight_hh.t(), groups)  # zhat_t = LN(W_hh h_{t-1})
-        zhat[s] = z_hat
-        pre = xg[t] + z_hat * ln_hh[0] + ln_hh[1]  # a_t = xg_t + zhat_t a_hh + s_hh
+        zi_hat, rstd_ih[s] = _normalise(z_ih[t], groups)  # LN(W_ih x_t)
+        z_hat, rstd[s] = _normalise(h_in @ weight_hh.t(), groups)  # LN(W_hh h_{t-1})
+        zhat_ih[s], zhat[s] = zi_hat, z_hat
+        pre = zi_hat * ln_ih[0] + z_hat * ln_hh[0] + shift  # a_t = LN(z^ih) a_ih + LN(z) a_hh + s
         i, f, g, o, c = _gates(pre, c_prev, peep, coupled)
         acts[s] = torch.cat([f, g, o] if coupled else [i, f, g, o], dim=-1)
         c_out = c_cell[s] if c_cell is not None else c_new
         c_out.copy_(c)
         c_hat, rstd_c[s] = _normalise(c, 1)  # chat_t = LN(c_t)
         chat[s] = c_hat
-        m_out = ms[s] if ms is not None else hs[new]
+        m_out = ms[s] if ms is not None else hs[new_t]
         torch.mul(o, torch.tanh(c_hat * ln_c[0] + ln_c[1]), out=m_out)  # m_t = o_t * tanh(LN(c_t) a_c + s_c)
         if ms is not None:
-            torch.mm(m_out, weight_hr.t(), out=hs[new])  # h_t = W_hr m_t
+            torch.mm(m_out, weight_hr.t(), out=hs[new_t])  # h_t = W_hr m_t
         if keep_h is not None or valid is not None:
             v = None if valid is None else valid[t]
-            hs[new] = _common.mix_forward(hs[new], hs[prev], _common.at_step(keep_h, t), v)
+            hs[new_t] = _common.mix_forward(hs[new_t], hs[prev], _common.at_step(keep_h, t), v)
             c_new.copy_(_common.mix_forward(c_out, c_prev, _common.at_step(keep_c, t), v))
     c_n = cs[0 if reverse else T] if save else cs[T % 2]
-    return hs, c_n, (hs, cs, acts, zhat, rstd, chat, rstd_c, c_cell, ms)
+    return hs, c_n, (hs, cs, acts, zhat_ih, rstd_ih, zhat, rstd, chat, rstd_c, c_cell, ms)
 
 
-def _backward_loop(d_output, d_h_n, d_c_n, saved, weight_hh, ln_hh, ln_c, weight_hr, peep, keep_h, keep_c, valid,
-                   mask, *, reverse: bool, coupled: bool, per_gate: bool):
-    """BPTT in PyTorch operations: (delta, dz (T, B, G*H), d_ln_hh (2, G*H), d_ln_c (2, H), dh_0, dc_0, d_proj)."""
-    _hs, cs, acts, zhat, rstd, chat, rstd_c, _c_cell, _ms = saved
+def _backward_loop(d_output, d_h_n, d_c_n, saved, weight_hh, ln_ih, ln_hh, ln_c, weight_hr, peep, keep_h, keep_c,
+                   valid, mask, *, reverse: bool, coupled: bool, per_gate: bool):
+    """BPTT in PyTorch operations.
+
+    Returns ``(dz_ih, dz (T, B, G*H), d_ln_ih, d_ln_hh (2, G*H), d_ln_c (2, H), d_peep (3, H) or None, dh_0, dc_0,
+    d_proj (T, B, P) or None)``.
+    """
+    _hs, cs, acts, zhat_ih, rstd_ih, zhat, rstd, chat, rstd_c, c_cell, _ms = saved
     T, B, GH = acts.shape
     H = cs.shape[-1]
     groups = GH // H if per_gate else 1
@@ -187,25 +185,35 @@ def _backward_loop(d_output, d_h_n, d_c_n, saved, weight_hh, ln_hh, ln_c, weight
             dh_prev = dh_prev * mask
         dh = dh_prev if dh_bypass is None else dh_prev + dh_bypass
         dc = dc_prev if dc_bypass is None else dc_prev + dc_bypass
-    d_ln_hh = torch.stack([(delta * zhat).sum((0, 1)), delta.sum((0, 1))])  # da_hh, ds_hh
+    dz_ih = _normalise_backward(delta * ln_ih[0], zhat_ih, rstd_ih, groups)  # every step at once
+    d_shift = delta.sum((0, 1))
+    d_ln_ih = torch.stack([(delta * zhat_ih).sum((0, 1)), d_shift])  # da_ih, ds
+    d_ln_hh = torch.stack([(delta * zhat).sum((0, 1)), d_shift])  # da_hh, ds
     d_ln_c = torch.stack([(dr * chat).sum((0, 1)), dr.sum((0, 1))])  # da_c, ds_c
-    return delta, dz, d_ln_hh, d_ln_c, dh, dc, d_proj
+    d_peep = None
+    if peep is not None:  # dw_ci = sum_t delta^i c_{t-1}, dw_cf = sum_t delta^f c_{t-1}, dw_co = sum_t delta^o c_t
+        gates = dict(zip(("f", "g", "o") if coupled else ("i", "f", "g", "o"), delta.chunk(GH // H, dim=-1)))
+        c_before = _common.inputs_of(cs, reverse)
+        c_after = c_cell if c_cell is not None else _common.outputs_of(cs, reverse)
+        d_peep = torch.stack([(gates["i"] * c_before).sum((0, 1)) if "i" in gates else peep.new_zeros(H),
+                              (gates["f"] * c_before).sum((0, 1)), (gates["o"] * c_after).sum((0, 1))])
+    return dz_ih, dz, d_ln_ih, d_ln_hh, d_ln_c, d_peep, dh, dc, d_proj
 
 
 class LSTMLayerNormFunction(torch.autograd.Function):
     """One direction of one layer-normalised LSTM layer; see the module docstring."""
 
     @staticmethod
-    def forward(ctx, xg, h0, c0, weight_hh, ln_hh, ln_c, weight_hr, peep, keep_h, keep_c, valid, recurrent_mask,
-                reverse, coupled, per_gate):
-        output, h_n, c_n, saved = lstm_ln_forward(xg, h0, c0, weight_hh, ln_hh, ln_c, weight_hr, peep, keep_h,
-                                                  keep_c, valid, recurrent_mask, reverse=reverse, coupled=coupled,
-                                                  per_gate=per_gate, save=True)
-        buffers = {"c_cell": saved[7], "ms": saved[8], "weight_hr": weight_hr, "peep": peep, "valid": valid,
+    def forward(ctx, z_ih, h0, c0, weight_hh, ln_ih, ln_hh, ln_c, weight_hr, peep, keep_h, keep_c, valid,
+                recurrent_mask, reverse, coupled, per_gate):
+        output, h_n, c_n, saved = lstm_ln_forward(z_ih, h0, c0, weight_hh, ln_ih, ln_hh, ln_c, weight_hr, peep,
+                                                  keep_h, keep_c, valid, recurrent_mask, reverse=reverse,
+                                                  coupled=coupled, per_gate=per_gate, save=True)
+        buffers = {"c_cell": saved[9], "ms": saved[10], "weight_hr": weight_hr, "peep": peep, "valid": valid,
                    "recurrent_mask": recurrent_mask, "keep_h": keep_h if isinstance(keep_h, torch.Tensor) else None,
                    "keep_c": keep_c if isinstance(keep_c, torch.Tensor) else None}
         ctx.optional_names = [name for name, value in buffers.items() if value is not None]
-        ctx.save_for_backward(*saved[:7], weight_hh, ln_hh, ln_c, *(buffers[n] for n in ctx.optional_names))
+        ctx.save_for_backward(*saved[:9], weight_hh, ln_ih, ln_hh, ln_c, *(buffers[n] for n in ctx.optional_names))
         ctx.keep_floats = {name: keep for name, keep in (("keep_h", keep_h), ("keep_c", keep_c))
                            if keep is not None and not isinstance(keep, torch.Tensor)}
         ctx.flags = (reverse, coupled, per_gate)
@@ -214,56 +222,50 @@ class LSTMLayerNormFunction(torch.autograd.Function):
     @staticmethod
     def backward(ctx, d_output, d_h_n, d_c_n):
         _common.refuse_double_backward()
-        hs, cs, acts, zhat, rstd, chat, rstd_c, weight_hh, ln_hh, ln_c, *rest = ctx.saved_tensors
-        opt = dict(zip(ctx.optional_names, rest)) | ctx.keep_floats
+        *saved, weight_hh, ln_ih, ln_hh, ln_c = ctx.saved_tensors[:13]
+        opt = dict(zip(ctx.optional_names, ctx.saved_tensors[13:])) | ctx.keep_floats
         c_cell, ms, weight_hr, peep = opt.get("c_cell"), opt.get("ms"), opt.get("weight_hr"), opt.get("peep")
         valid, mask, keep_h, keep_c = opt.get("valid"), opt.get("recurrent_mask"), opt.get("keep_h"), opt.get("keep_c")
         reverse, coupled, per_gate = ctx.flags
+        hs, cs, acts = saved[:3]
         T, B, GH = acts.shape
         H = cs.shape[-1]
         d_output = d_output.contiguous() if valid is None else d_output * valid
         K = kernels(acts)
         if K.compiled:
             (mask_h, p_h), (mask_c, p_c) = split_keep(keep_h), split_keep(keep_c)
-            delta, dz, d_ln_hh, d_ln_c, dh, dc, d_proj = K.lstm_ln_sequence_backward(
-                d_output, d_h_n, d_c_n, cs, acts, zhat, rstd, chat, rstd_c, c_cell, weight_hh, ln_hh, ln_c, weight_hr,
-                peep, mask_h, mask_c, p_h, p_c, valid, mask, reverse, coupled, per_gate)
-            d_proj = optional(d_proj)
+            dz_ih, dz, d_ln_ih, d_ln_hh, d_ln_c, d_peep, dh, dc, d_proj = K.lstm_ln_sequence_backward(
+                d_output, d_h_n, d_c_n, *saved[1:], c_cell, weight_hh, ln_ih, ln_hh, ln_c, weight_hr, peep, mask_h,
+                mask_c, p_h, p_c, valid, mask, reverse, coupled, per_gate)
+            d_peep, d_proj = optional(d_peep), optional(d_proj)
         else:
-            saved = (hs, cs, acts, zhat, rstd, chat, rstd_c, c_cell, ms)
-            delta, dz, d_ln_hh, d_ln_c, dh, dc, d_proj = _backward_loop(
-                d_output, d_h_n, d_c_n, saved, weight_hh, ln_hh, ln_c, weight_hr, peep, keep_h, keep_c, valid, mask,
-                reverse=reverse, coupled=coupled, per_gate=per_gate)
+            dz_ih, dz, d_ln_ih, d_ln_hh, d_ln_c, d_peep, dh, dc, d_proj = _backward_loop(
+                d_output, d_h_n, d_c_n, (*saved, c_cell, ms), weight_hh, ln_ih, ln_hh, ln_c, weight_hr, peep, keep_h,
+                keep_c, valid, mask, reverse=reverse, coupled=coupled, per_gate=per_gate)
 
         h_in = _common.inputs_of(hs, reverse)
         if mask is not None:
             h_in = h_in * mask
         d_weight_hh = dz.view(T * B, GH).t() @ h_in.reshape(T * B, -1)  # sum_t dz_t h_{t-1}^T
         d_weight_hr = None if weight_hr is None else d_proj.view(T * B, -1).t() @ ms.view(T * B, H)
-        d_peep = None
-        if peep is not None:
-            gates = dict(zip(("f", "g", "o") if coupled else ("i", "f", "g", "o"), delta.chunk(GH // H, dim=-1)))
-            c_before = _common.inputs_of(cs, reverse)
-            c_after = c_cell if c_cell is not None else _common.outputs_of(cs, reverse)
-            d_peep = torch.stack([(gates["i"] * c_before).sum((0, 1)) if "i" in gates else peep.new_zeros(H),
-                                  (gates["f"] * c_before).sum((0, 1)), (gates["o"] * c_after).sum((0, 1))])
-        return (delta, dh, dc, d_weight_hh, d_ln_hh, d_ln_c, d_weight_hr, d_peep,
+        return (dz_ih, dh, dc, d_weight_hh, d_ln_ih, d_ln_hh, d_ln_c, d_weight_hr, d_peep,
                 None, None, None, None, None, None, None)
 
 
-def run_lstm_layer_norm(xg, h0, c0, weight_hh, ln_hh, ln_c, *, weight_hr=None, peep=None, keep_h=None, keep_c=None,
-                        valid=None, recurrent_mask=None, reverse=False, coupled=False, per_gate=False):
+def run_lstm_layer_norm(z_ih, h0, c0, weight_hh, ln_ih, ln_hh, ln_c, *, weight_hr=None, peep=None, keep_h=None,
+                        keep_c=None, valid=None, recurrent_mask=None, reverse=False, coupled=False, per_gate=False):
     """One direction of a layer-normalised LSTM.
 
     Args:
-        xg: (T, B, G*H) = LN(W_ih x) a_ih + s_ih + b. ln_hh: (2, G*H) gain and shift of LN(W_hh h).
-        ln_c: (2, H) gain and shift of LN(c). The rest as ``run_lstm``.
+        z_ih: (T, B, G*H) = W_ih x, un-normalised. ln_ih: (2, G*H) gain a_ih and shift s_ih + b_ih + b_hh of
+            LN(W_ih x). ln_hh: (2, G*H) gain and shift of LN(W_hh h). ln_c: (2, H) gain and shift of LN(c).
+            The rest as ``run_lstm``.
 
     Returns:
         ``(output (T, B, H_out), h_n, c_n)``.
     """
-    args = (xg.contiguous(), h0.contiguous(), c0.contiguous(), weight_hh, ln_hh, ln_c, weight_hr, peep, keep_h,
-            keep_c, valid, recurrent_mask)
+    args = (z_ih.contiguous(), h0.contiguous(), c0.contiguous(), weight_hh, ln_ih, ln_hh, ln_c, weight_hr, peep,
+            keep_h, keep_c, valid, recurrent_mask)
     if torch.is_grad_enabled() and any(isinstance(a, torch.Tensor) and a.requires_grad for a in args):
         return LSTMLayerNormFunction.apply(*args, reverse, coupled, per_gate)
     output, h_n, c_n, _ = lstm_ln_forward(*args, reverse=reverse, coupled=coupled, per_gate=per_gate, save=False)

@@ -20,15 +20,16 @@ TORCH_LIBRARY(seqlab_bptt, m) {
         "float? keep_c_p, Tensor? valid, Tensor? recurrent_mask, bool reverse, bool coupled) -> Tensor[]");
         // delta, dh_0, dc_0, d_proj
   // lstm_ln.h: the layer-normalised LSTM, all steps
-  m.def("lstm_ln_sequence_forward(Tensor xg, Tensor h0, Tensor c0, Tensor weight_hh, Tensor ln_hh, Tensor ln_c, "
-        "Tensor? weight_hr, Tensor? peep, Tensor? keep_h, Tensor? keep_c, float? keep_h_p, float? keep_c_p, "
-        "Tensor? valid, Tensor? recurrent_mask, bool reverse, bool coupled, bool per_gate, bool save) -> Tensor[]");
-        // hs, cs, acts, zhat, rstd, chat, rstd_c, c_cell, ms, c_n
-  m.def("lstm_ln_sequence_backward(Tensor d_output, Tensor d_h_n, Tensor d_c_n, Tensor cs, Tensor acts, "
-        "Tensor zhat, Tensor rstd, Tensor chat, Tensor rstd_c, Tensor? c_cell, Tensor weight_hh, Tensor ln_hh, "
+  m.def("lstm_ln_sequence_forward(Tensor z_ih, Tensor h0, Tensor c0, Tensor weight_hh, Tensor ln_ih, Tensor ln_hh, "
         "Tensor ln_c, Tensor? weight_hr, Tensor? peep, Tensor? keep_h, Tensor? keep_c, float? keep_h_p, "
-        "float? keep_c_p, Tensor? valid, Tensor? recurrent_mask, bool reverse, bool coupled, bool per_gate) "
-        "-> Tensor[]");  // delta, dz, d_ln_hh, d_ln_c, dh_0, dc_0, d_proj
+        "float? keep_c_p, Tensor? valid, Tensor? recurrent_mask, bool reverse, bool coupled, bool per_gate, "
+        "bool save) -> Tensor[]");  // hs, cs, acts, zhat_ih, rstd_ih, zhat, rstd, chat, rstd_c, c_cell, ms, c_n
+  m.def("lstm_ln_sequence_backward(Tensor d_output, Tensor d_h_n, Tensor d_c_n, Tensor cs, Tensor acts, "
+        "Tensor zhat_ih, Tensor rstd_ih, Tensor zhat, Tensor rstd, Tensor chat, Tensor rstd_c, Tensor? c_cell, "
+        "Tensor weight_hh, Tensor ln_ih, Tensor ln_hh, Tensor ln_c, Tensor? weight_hr, Tensor? peep, "
+        "Tensor? keep_h, Tensor? keep_c, float? keep_h_p, float? keep_c_p, Tensor? valid, Tensor? recurrent_mask, "
+        "bool reverse, bool coupled, bool per_gate) -> Tensor[]");
+        // dz_ih, dz, d_ln_ih, d_ln_hh, d_ln_c, d_peep, dh_0, dc_0, d_proj
   // gemm.h: the per-step product on its own, by each method this build has (for the tests)
   m.def("recurrent_product(Tensor a, Tensor weight, bool transposed, Tensor? accumulate_into, str method) -> Tensor");
   m.def("recurrent_product_methods() -> str[]", &seqlab::recurrent_product_methods);
