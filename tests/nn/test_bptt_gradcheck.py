@@ -10,7 +10,7 @@ import torch
 from seqlab.nn.bptt import GRUFunction, LSTMFunction, RNNFunction, _kernels
 from seqlab.nn.bptt.lstm_ln import LSTMLayerNormFunction
 
-T, B, H = 4, 3, 3
+T, B, H, I = 4, 3, 3, 2
 
 
 @pytest.fixture(params=[True, False], ids=["compiled", "pytorch"])
@@ -44,8 +44,9 @@ def test_lstm_backward(compiled, coupled, proj, reverse):
     mask = torch.empty(B, H_out, dtype=torch.float64).bernoulli_(0.7) / 0.7
     keep_h = torch.empty(T, B, H_out, dtype=torch.float64).bernoulli_(0.3)
     weight_hr = leaf(H_out, H) if proj else None
-    inputs = (leaf(T, B, G * H), leaf(B, H_out), leaf(B, H), leaf(G * H, H_out), weight_hr, leaf(3, H),
-              keep_h, keep, valid, mask, reverse, coupled)
+    # x, W_ih, b, h0, c0, W_hh, W_hr, peepholes, keep masks, lengths, recurrent mask
+    inputs = (leaf(T, B, I), leaf(G * H, I), leaf(G * H), leaf(B, H_out), leaf(B, H), leaf(G * H, H_out), weight_hr,
+              leaf(3, H), keep_h, keep, valid, mask, reverse, coupled)
     assert torch.autograd.gradcheck(LSTMFunction.apply, inputs)
 
 
@@ -66,8 +67,8 @@ def test_rnn_backward(relu, reverse):
 
 def test_zoneout_at_evaluation_is_a_fixed_mixture(compiled):
     valid, _, _ = fixed_inputs()
-    inputs = (leaf(T, B, 4 * H), leaf(B, H), leaf(B, H), leaf(4 * H, H), None, None, 0.3, 0.3, valid, None,
-              False, False)
+    inputs = (leaf(T, B, I), leaf(4 * H, I), None, leaf(B, H), leaf(B, H), leaf(4 * H, H), None, None, 0.3, 0.3, valid,
+              None, False, False)
     assert torch.autograd.gradcheck(LSTMFunction.apply, inputs)
 
 
@@ -89,8 +90,8 @@ def test_layer_norm_lstm_backward(compiled, coupled, per_gate, proj, peephole, r
     mask = torch.empty(B, H_out, dtype=torch.float64).bernoulli_(0.7) / 0.7
     keep_h = torch.empty(T, B, H_out, dtype=torch.float64).bernoulli_(0.3)
     keeps = {"masks": (keep_h, keep), "probability": (0.3, 0.3), None: (None, None)}[zoneout]
-    # z_ih = W_ih x, h0, c0, W_hh, (gain, shift) of LN(W_ih x), of LN(W_hh h) and of LN(c), W_hr, peepholes, ...
-    inputs = (leaf(T, B, G * H), leaf(B, H_out), leaf(B, H), leaf(G * H, H_out), leaf(2, G * H), leaf(2, G * H),
-              leaf(2, H), leaf(H_out, H) if proj else None, leaf(3, H) if peephole else None, *keeps,
+    # x, W_ih, h0, c0, W_hh, (gain, shift) of LN(W_ih x), of LN(W_hh h) and of LN(c), W_hr, peepholes, ...
+    inputs = (leaf(T, B, I), leaf(G * H, I), leaf(B, H_out), leaf(B, H), leaf(G * H, H_out), leaf(2, G * H),
+              leaf(2, G * H), leaf(2, H), leaf(H_out, H) if proj else None, leaf(3, H) if peephole else None, *keeps,
               valid if lengths else None, mask, reverse, coupled, per_gate)
     assert torch.autograd.gradcheck(LSTMLayerNormFunction.apply, inputs)

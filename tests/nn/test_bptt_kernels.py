@@ -96,13 +96,15 @@ def assert_all_close(ours, theirs, what):
 def test_the_lstm_sequence_operators_match_the_pytorch_loops(c):
     args, d_output, d_h_n, d_c_n = sequence_inputs(c, layer_norm=False)
     flags = dict(reverse=c["reverse"], coupled=c["coupled"])
-    _hs, c_n, saved = lstm._forward_loop(*args.values(), **flags, save=True)
-    (mask_h, p_h), (mask_c, p_c) = lstm.split_keep(args["keep_h"]), lstm.split_keep(args["keep_c"])
     a = args
-    *buffers, c_n_compiled = ops().lstm_sequence_forward(
-        a["xg"], a["h0"], a["c0"], a["weight_hh"], a["weight_hr"], a["peep"], mask_h, mask_c, p_h, p_c, a["valid"],
+    _hs, c_n, saved = lstm._forward_loop(*(a | dict(xg=a["xg"].clone())).values(), **flags, save=True)
+    (mask_h, p_h), (mask_c, p_c) = lstm.split_keep(args["keep_h"]), lstm.split_keep(args["keep_c"])
+    gates = a["xg"].clone()  # the input projections in, the activations out
+    hs, cs, c_cell, ms, c_n_compiled = ops().lstm_sequence_forward(
+        gates, a["h0"], a["c0"], a["weight_hh"], a["weight_hr"], a["peep"], mask_h, mask_c, p_h, p_c, a["valid"],
         a["recurrent_mask"], c["reverse"], c["coupled"], True)
-    assert_all_close([*map(lstm.optional, buffers), c_n_compiled], [*saved, c_n], "forward")
+    compiled = [hs, cs, gates, lstm.optional(c_cell), lstm.optional(ms), c_n_compiled]
+    assert_all_close(compiled, [*saved, c_n], "forward")
 
     _hs, cs, acts, c_cell, _ms = saved
     d_out = d_output if a["valid"] is None else d_output * a["valid"]
@@ -122,12 +124,14 @@ def test_the_layer_norm_lstm_sequence_operators_match_the_pytorch_loops(c):
     flags = dict(reverse=c["reverse"], coupled=c["coupled"], per_gate=c["per_gate"])
     ordered = [a[name] for name in ("xg", "h0", "c0", "weight_hh", "ln_ih", "ln_hh", "ln_c", "weight_hr", "peep",
                                     "keep_h", "keep_c", "valid", "recurrent_mask")]
-    _hs, c_n, saved = lstm_ln._forward_loop(*ordered, **flags, save=True)
+    _hs, c_n, saved = lstm_ln._forward_loop(a["xg"].clone(), *ordered[1:], **flags, save=True)
     (mask_h, p_h), (mask_c, p_c) = lstm.split_keep(a["keep_h"]), lstm.split_keep(a["keep_c"])
-    *buffers, c_n_compiled = ops().lstm_ln_sequence_forward(
-        a["xg"], a["h0"], a["c0"], a["weight_hh"], a["ln_ih"], a["ln_hh"], a["ln_c"], a["weight_hr"], a["peep"], mask_h,
+    z_ih = a["xg"].clone()  # W_ih x in, LN(W_ih x) out
+    hs, cs, acts, *norms, c_cell, ms, c_n_compiled = ops().lstm_ln_sequence_forward(
+        z_ih, a["h0"], a["c0"], a["weight_hh"], a["ln_ih"], a["ln_hh"], a["ln_c"], a["weight_hr"], a["peep"], mask_h,
         mask_c, p_h, p_c, a["valid"], a["recurrent_mask"], c["reverse"], c["coupled"], c["per_gate"], True)
-    assert_all_close([*map(lstm.optional, buffers), c_n_compiled], [*saved, c_n], "forward")
+    compiled = [hs, cs, acts, z_ih, *norms, lstm.optional(c_cell), lstm.optional(ms), c_n_compiled]
+    assert_all_close(compiled, [*saved, c_n], "forward")
 
     d_out = d_output if a["valid"] is None else d_output * a["valid"]
     expected = lstm_ln._backward_loop(d_out, d_h_n, d_c_n, saved, a["weight_hh"], a["ln_ih"], a["ln_hh"], a["ln_c"],
@@ -143,7 +147,8 @@ def test_the_layer_norm_lstm_sequence_operators_match_the_pytorch_loops(c):
 
 @pytest.mark.parametrize("layer_norm", [False, True])
 def test_inference_keeps_one_slot_of_the_per_step_buffers(layer_norm):
-    """Without backward to feed, only the outputs grow with T: one slot of gates (and norms), two of c."""
+    """Without backward to feed, only the outputs (and the input projections) grow with T: one slot of the
+    per-step buffers (gates of the layer-norm LSTM, norms, c before zoneout), two of c."""
     T, B, H = 50, 2, 3
     c = dict(T=T, B=B, H=H, H_out=H, G=4, coupled=False, zoneout="probability", peephole=True, reverse=True,
              lengths=True, recurrent_mask=False, per_gate=False, seed=3)
@@ -153,13 +158,13 @@ def test_inference_keeps_one_slot_of_the_per_step_buffers(layer_norm):
     if layer_norm:
         outputs = ops().lstm_ln_sequence_forward(a["xg"], a["h0"], a["c0"], a["weight_hh"], a["ln_ih"], a["ln_hh"],
                                                  a["ln_c"], None, a["peep"], *common, False, False)
-        hs, cs, acts, zhat_ih, rstd_ih, zhat, rstd, chat, rstd_c, c_cell, _ms, _c_n = outputs
-        assert {t.shape[0] for t in (zhat_ih, rstd_ih, zhat, rstd, chat, rstd_c)} == {1}
-    else:
-        hs, cs, acts, c_cell, _ms, _c_n = ops().lstm_sequence_forward(a["xg"], a["h0"], a["c0"], a["weight_hh"], None,
-                                                                      a["peep"], *common, False)
+        hs, cs, acts, rstd_ih, zhat, rstd, chat, rstd_c, c_cell, _ms, _c_n = outputs
+        assert {t.shape[0] for t in (acts, rstd_ih, zhat, rstd, chat, rstd_c)} == {1}
+    else:  # the activations go over the input projections, in their (T, B, G*H) buffer
+        hs, cs, c_cell, _ms, _c_n = ops().lstm_sequence_forward(a["xg"], a["h0"], a["c0"], a["weight_hh"], None,
+                                                                a["peep"], *common, False)
     assert hs.shape == (T + 1, B, H)
-    assert cs.shape == (2, B, H) and acts.shape == (1, B, 4 * H) and c_cell.shape == (1, B, H)
+    assert cs.shape == (2, B, H) and c_cell.shape == (1, B, H)
     # and the values are those of the forward that saves everything
     layer = snn.LSTM(3, H, layer_norm="whole" if layer_norm else None, peephole=True, zoneout=0.3,
                      bidirectional=True, engine="bptt").double().eval()

@@ -512,18 +512,17 @@ class LSTM(RecurrentLayer):
             peep = torch.stack([w_ci, params["weight_cf"], params["weight_co"]])  # (3, H)
         if self.layer_norm:
             per_gate = self.layer_norm == "per_gate"
-            z_ih = F.linear(x, params["weight_ih"])  # (T, B, G*H): W_ih x_t for every t, normalised step by step
             shift_ih = params["ln_ih_bias"] if bias is None else params["ln_ih_bias"] + bias  # biases join s_ih
             ln_ih = torch.stack([params["ln_ih_weight"], shift_ih])  # (2, G*H) gain, shift
             ln_hh = torch.stack([params["ln_hh_weight"], params["ln_hh_bias"]])  # (2, G*H)
             ln_c = torch.stack([params["ln_c_weight"], params["ln_c_bias"]])  # (2, H)
             output, h_n, c_n = run_lstm_layer_norm(
-                z_ih, state[0], state[1], params["weight_hh"], ln_ih, ln_hh, ln_c, weight_hr=params.get("weight_hr"),
-                peep=peep, keep_h=keeps[0], keep_c=keeps[1], valid=valid, recurrent_mask=recurrent_mask,
-                reverse=reverse, coupled=self.coupled, per_gate=per_gate)
+                x, params["weight_ih"], state[0], state[1], params["weight_hh"], ln_ih, ln_hh, ln_c,
+                weight_hr=params.get("weight_hr"), peep=peep, keep_h=keeps[0], keep_c=keeps[1], valid=valid,
+                recurrent_mask=recurrent_mask, reverse=reverse, coupled=self.coupled, per_gate=per_gate)
             return output, (h_n, c_n)
-        xg = F.linear(x, params["weight_ih"], bias)  # (T, B, G*H): every step's input projection at once
-        output, h_n, c_n = bptt_engine.run_lstm(xg, state[0], state[1], params["weight_hh"],
+        # the engine projects every step's input at once (W_ih x + b) into its gate buffer
+        output, h_n, c_n = bptt_engine.run_lstm(x, params["weight_ih"], bias, state[0], state[1], params["weight_hh"],
                                                 weight_hr=params.get("weight_hr"), peep=peep, keep_h=keeps[0],
                                                 keep_c=keeps[1], valid=valid, recurrent_mask=recurrent_mask,
                                                 reverse=reverse, coupled=self.coupled)

@@ -23,9 +23,8 @@ dc_t = dL/dc_t (from step t + 1), gate by gate; delta^x_t is dL/d(pre-activation
     delta^f_t   = dc_t * c_{t-1} * f_t (1 - f_t)        (coupled: dc_t * (c_{t-1} - g_t) * f_t (1 - f_t))
     dc_{t-1}    = dc_t * f_t + w_ci * delta^i_t + w_cf * delta^f_t
     dh_{t-1}   += (W_hh^T delta_t) * m                   one product per step
-    dxg_t       = delta_t                               (B, G*H), returned: autograd turns it into
-                                                        dW_ih, db and dx with one product each
     dW_hh       = sum_t delta_t (h_{t-1} * m)^T          one product over all steps at the end
+    dW_ih = sum_t delta_t x_t^T,  db = sum_t delta_t,  dx_t = W_ih^T delta_t   one product each
     dw_ci = sum_t delta^i_t * c_{t-1},  dw_cf = sum_t delta^f_t * c_{t-1},  dw_co = sum_t delta^o_t * c_t
 
 Zoneout and lengths wrap each step as ``seqlab.nn.bptt._common`` describes.
@@ -45,6 +44,26 @@ from seqlab.nn.bptt import _common
 from seqlab.nn.bptt._kernels import kernels, lstm_backward_torch, lstm_forward_torch
 
 
+def input_projection(x: torch.Tensor, weight_ih: torch.Tensor, bias: torch.Tensor | None) -> torch.Tensor:
+    """W_ih x_t + b for every step in one product: (T, B, I) -> (T, B, G*H), a new contiguous tensor."""
+    T, B, I = x.shape
+    flat = x.reshape(T * B, I)
+    out = flat @ weight_ih.t() if bias is None else torch.addmm(bias, flat, weight_ih.t())
+    return out.view(T, B, -1)
+
+
+def input_gradients(ctx, delta: torch.Tensor, x: torch.Tensor, weight_ih: torch.Tensor, first: int = 0):
+    """dx = delta W_ih, dW_ih = delta^T x, db = sum delta, each only when asked (``ctx.needs_input_grad``
+    from position ``first``: x, W_ih, then the bias if any): one product each over all steps."""
+    T, B, I = x.shape
+    flat = delta.reshape(T * B, -1)
+    needs = ctx.needs_input_grad[first:]
+    d_x = (flat @ weight_ih).view(T, B, I) if needs[0] else None
+    d_weight_ih = flat.t() @ x.reshape(T * B, I) if needs[1] else None
+    d_bias = flat.sum(0) if len(needs) > 2 and needs[2] else None
+    return d_x, d_weight_ih, d_bias
+
+
 def split_keep(keep):
     """A zoneout keep argument as the kernels take it: (mask tensor or None, probability or None)."""
     return (keep, None) if isinstance(keep, torch.Tensor) or keep is None else (None, float(keep))
@@ -55,43 +74,43 @@ def optional(t: torch.Tensor) -> torch.Tensor | None:
     return None if t.numel() == 0 else t
 
 
-def lstm_forward(xg, h0, c0, weight_hh, weight_hr, peep, keep_h, keep_c, valid, recurrent_mask, *,
+def lstm_forward(gates, h0, c0, weight_hh, weight_hr, peep, keep_h, keep_c, valid, recurrent_mask, *,
                  reverse: bool, coupled: bool, save: bool):
     """Run the recurrence. Returns (output (T, B, H_out), h_n, c_n, saved buffers or None).
 
-    The saved buffers: hs (T + 1, B, H_out) and cs (T + 1, B, H) the states, acts (T, B, G*H) the
-    gate activations, c_cell (T, B, H) the cell's c_t before zoneout (or None), ms (T, B, H) the
-    m_t before the projection (or None).
+    ``gates`` (T, B, G*H, contiguous) holds xg on entry and the gate activations on return. The
+    saved buffers: hs (T + 1, B, H_out) and cs (T + 1, B, H) the states, acts (T, B, G*H) the gate
+    activations (``gates``), c_cell (T, B, H) the cell's c_t before zoneout (or None), ms (T, B, H)
+    the m_t before the projection (or None).
     """
-    T = xg.shape[0]
-    K = kernels(xg)
+    T = gates.shape[0]
+    K = kernels(gates)
     if K.compiled:
         (mask_h, p_h), (mask_c, p_c) = split_keep(keep_h), split_keep(keep_c)
-        hs, cs, acts, c_cell, ms, c_n = K.lstm_sequence_forward(xg, h0, c0, weight_hh, weight_hr, peep, mask_h, mask_c,
-                                                                p_h, p_c, valid, recurrent_mask, reverse, coupled, save)
-        saved = (hs, cs, acts, optional(c_cell), optional(ms))
+        hs, cs, c_cell, ms, c_n = K.lstm_sequence_forward(gates, h0, c0, weight_hh, weight_hr, peep, mask_h, mask_c,
+                                                          p_h, p_c, valid, recurrent_mask, reverse, coupled, save)
+        saved = (hs, cs, gates, optional(c_cell), optional(ms))
     else:
-        hs, c_n, saved = _forward_loop(xg, h0, c0, weight_hh, weight_hr, peep, keep_h, keep_c, valid, recurrent_mask,
-                                       reverse=reverse, coupled=coupled, save=save)
+        hs, c_n, saved = _forward_loop(gates, h0, c0, weight_hh, weight_hr, peep, keep_h, keep_c, valid,
+                                       recurrent_mask, reverse=reverse, coupled=coupled, save=save)
     output = _common.outputs_of(hs, reverse)
     if valid is not None:
         output = output * valid  # zero outputs past each sequence's length
     return output, hs[0 if reverse else T], c_n, saved if save else None
 
 
-def _forward_loop(xg, h0, c0, weight_hh, weight_hr, peep, keep_h, keep_c, valid, recurrent_mask, *,
+def _forward_loop(gates, h0, c0, weight_hh, weight_hr, peep, keep_h, keep_c, valid, recurrent_mask, *,
                   reverse: bool, coupled: bool, save: bool):
-    """The recurrence in PyTorch operations: (hs, c_n, saved)."""
-    T, B, GH = xg.shape
+    """The recurrence in PyTorch operations: (hs, c_n, saved); ``gates`` as ``lstm_forward``."""
+    T, B, _ = gates.shape
     H, H_out = c0.shape[-1], h0.shape[-1]
     c_zoneout = keep_c is not None
     w_hh_t, w_hr_t = weight_hh.t(), None if weight_hr is None else weight_hr.t()
-    hs = xg.new_empty(T + 1, B, H_out)
+    hs = gates.new_empty(T + 1, B, H_out)
     # the cell state is needed for every step only when backward will run
-    cs = xg.new_empty(T + 1 if save else 2, B, H)
-    acts = xg.new_empty(T if save else 1, B, GH)
-    c_cell = xg.new_empty(T if save else 1, B, H) if c_zoneout else None
-    ms = xg.new_empty(T if save else 1, B, H) if weight_hr is not None else None
+    cs = gates.new_empty(T + 1 if save else 2, B, H)
+    c_cell = gates.new_empty(T if save else 1, B, H) if c_zoneout else None
+    ms = gates.new_empty(T if save else 1, B, H) if weight_hr is not None else None
     first = T if reverse else 0
     hs[first] = h0
     cs[first if save else 0] = c0
@@ -99,10 +118,10 @@ def _forward_loop(xg, h0, c0, weight_hh, weight_hr, peep, keep_h, keep_c, valid,
         s = t if save else 0  # slot of this step in the per-step buffers
         c_prev, c_new = (cs[prev], cs[new]) if save else (cs[step % 2], cs[(step + 1) % 2])
         h_in = hs[prev] if recurrent_mask is None else hs[prev] * recurrent_mask
-        pre = torch.addmm(xg[t], h_in, w_hh_t)  # a_t = xg_t + W_hh h_{t-1}, (B, G*H)
+        pre = torch.addmm(gates[t], h_in, w_hh_t)  # a_t = xg_t + W_hh h_{t-1}, (B, G*H)
         c_out = c_cell[s] if c_zoneout else c_new
         m_out = ms[s] if ms is not None else hs[new]
-        lstm_forward_torch(pre, c_prev, peep, coupled, acts[s], c_out, m_out)
+        lstm_forward_torch(pre, c_prev, peep, coupled, gates[t], c_out, m_out)  # activations over xg_t
         if ms is not None:
             torch.mm(m_out, w_hr_t, out=hs[new])  # h_t = W_hr m_t, (B, P)
         if keep_h is not None or valid is not None:
@@ -110,7 +129,7 @@ def _forward_loop(xg, h0, c0, weight_hh, weight_hr, peep, keep_h, keep_c, valid,
             hs[new] = _common.mix_forward(hs[new], hs[prev], _common.at_step(keep_h, t), v)
             c_new.copy_(_common.mix_forward(c_out, c_prev, _common.at_step(keep_c, t), v))
     c_n = cs[0 if reverse else T] if save else cs[T % 2]
-    return hs, c_n, (hs, cs, acts, c_cell, ms)
+    return hs, c_n, (hs, cs, gates, c_cell, ms)
 
 
 def _backward_loop(d_output, d_h_n, d_c_n, cs, acts, c_cell, weight_hh, weight_hr, peep, keep_h, keep_c, valid,
@@ -146,12 +165,13 @@ class LSTMFunction(torch.autograd.Function):
     """One direction of one LSTM layer; see the module docstring for both passes."""
 
     @staticmethod
-    def forward(ctx, xg, h0, c0, weight_hh, weight_hr, peep, keep_h, keep_c, valid, recurrent_mask,
+    def forward(ctx, x, weight_ih, bias, h0, c0, weight_hh, weight_hr, peep, keep_h, keep_c, valid, recurrent_mask,
                 reverse, coupled):
-        output, h_n, c_n, saved = lstm_forward(xg, h0, c0, weight_hh, weight_hr, peep, keep_h, keep_c, valid,
+        gates = input_projection(x, weight_ih, bias)  # (T, B, G*H): xg_t for every t, then the activations
+        output, h_n, c_n, saved = lstm_forward(gates, h0, c0, weight_hh, weight_hr, peep, keep_h, keep_c, valid,
                                                recurrent_mask, reverse=reverse, coupled=coupled, save=True)
         hs, cs, acts, c_cell, ms = saved
-        tensors = [hs, cs, acts, weight_hh]
+        tensors = [x, weight_ih, hs, cs, acts, weight_hh]
         optional_inputs = {"c_cell": c_cell, "ms": ms, "weight_hr": weight_hr, "peep": peep, "valid": valid,
                            "recurrent_mask": recurrent_mask}
         optional_inputs |= {name: keep for name, keep in (("keep_h", keep_h), ("keep_c", keep_c))
@@ -166,7 +186,7 @@ class LSTMFunction(torch.autograd.Function):
     @staticmethod
     def backward(ctx, d_output, d_h_n, d_c_n):
         _common.refuse_double_backward()
-        hs, cs, acts, weight_hh, *rest = ctx.saved_tensors
+        x, weight_ih, hs, cs, acts, weight_hh, *rest = ctx.saved_tensors
         opt = dict(zip(ctx.optional_names, rest)) | ctx.keep_floats
         c_cell, ms, weight_hr, peep = opt.get("c_cell"), opt.get("ms"), opt.get("weight_hr"), opt.get("peep")
         valid, mask = opt.get("valid"), opt.get("recurrent_mask")
@@ -207,15 +227,17 @@ class LSTMFunction(torch.autograd.Function):
             d_peep = torch.stack([(gates["i"] * c_before).sum((0, 1)) if "i" in gates else zero,
                                   (gates["f"] * c_before).sum((0, 1)),
                                   (gates["o"] * c_after).sum((0, 1))])
-        return delta, dh, dc, d_weight_hh, d_weight_hr, d_peep, None, None, None, None, None, None
+        d_x, d_weight_ih, d_bias = input_gradients(ctx, delta, x, weight_ih)
+        return d_x, d_weight_ih, d_bias, dh, dc, d_weight_hh, d_weight_hr, d_peep, None, None, None, None, None, None
 
 
-def run_lstm(xg, h0, c0, weight_hh, *, weight_hr=None, peep=None, keep_h=None, keep_c=None, valid=None,
-             recurrent_mask=None, reverse=False, coupled=False):
+def run_lstm(x, weight_ih, bias, h0, c0, weight_hh, *, weight_hr=None, peep=None, keep_h=None, keep_c=None,
+             valid=None, recurrent_mask=None, reverse=False, coupled=False):
     """One direction: autograd-tracked when anything needs a gradient, else a lean forward.
 
     Args:
-        xg: (T, B, G*H) input projections with both biases. h0 (B, H_out), c0 (B, H).
+        x: (T, B, I) the layer's input. weight_ih: (G*H, I). bias: (G*H,) = b_ih + b_hh, or None.
+        h0 (B, H_out), c0 (B, H).
         weight_hh: (G*H, H_out). weight_hr: (P, H) or None. peep: (3, H) [w_ci, w_cf, w_co] or None.
         keep_h, keep_c: zoneout keep masks (T, B, F), or the probability p at evaluation, or None
             (both or neither).
@@ -224,9 +246,10 @@ def run_lstm(xg, h0, c0, weight_hh, *, weight_hr=None, peep=None, keep_h=None, k
     Returns:
         ``(output (T, B, H_out), h_n (B, H_out), c_n (B, H))``.
     """
-    args = (xg, h0.contiguous(), c0.contiguous(), weight_hh, weight_hr, peep, keep_h, keep_c, valid, recurrent_mask)
-    tracked = [a for a in args if isinstance(a, torch.Tensor)]
+    args = (h0.contiguous(), c0.contiguous(), weight_hh, weight_hr, peep, keep_h, keep_c, valid, recurrent_mask)
+    tracked = [a for a in (x, weight_ih, bias, *args) if isinstance(a, torch.Tensor)]
     if torch.is_grad_enabled() and any(a.requires_grad for a in tracked):
-        return LSTMFunction.apply(*args, reverse, coupled)
-    output, h_n, c_n, _ = lstm_forward(*args, reverse=reverse, coupled=coupled, save=False)
+        return LSTMFunction.apply(x, weight_ih, bias, *args, reverse, coupled)
+    gates = input_projection(x, weight_ih, bias)
+    output, h_n, c_n, _ = lstm_forward(gates, *args, reverse=reverse, coupled=coupled, save=False)
     return output, h_n, c_n

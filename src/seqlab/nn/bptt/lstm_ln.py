@@ -3,7 +3,7 @@ r"""The layer-normalised LSTM (Ba et al. 2016) over a whole sequence with a hand
 Forward, in the notation of ``LSTMCell``'s ``layer_norm`` variant; LN(z) = (z - mu(z)) / sigma(z)
 over all G*H features ("whole") or over each gate's H ("per_gate"), eps = 1e-5 inside sigma:
 
-    z^ih_t = W_ih x_t                                  for all t in one product, outside (autograd)
+    z^ih_t = W_ih x_t                                  for all t in one product
     z_t    = W_hh (h_{t-1} * m)
     a_t    = LN(z^ih_t) a_ih + LN(z_t) a_hh + s          s = s_ih + b_ih + b_hh + s_hh
     i, f, g, o, c_t as in ``seqlab.nn.bptt.lstm`` (peepholes read the un-normalised c)
@@ -16,7 +16,7 @@ dL/dz = (dzhat - mean(dzhat) - zhat * mean(dzhat * zhat)) / sigma(z). Then
     delta^o_t  = dm_t * tanh(r_t) * o_t (1 - o_t)
     dc_t      += LN'(dr_t * a_c) + w_co * delta^o_t
     delta^{i,f,g}_t and dc_{t-1} as in ``seqlab.nn.bptt.lstm``
-    dz^ih_t    = LN'(delta_t * a_ih)   returned: autograd turns it into dW_ih and dx
+    dz^ih_t    = LN'(delta_t * a_ih);   dW_ih = sum_t dz^ih_t x_t^T,  dx_t = W_ih^T dz^ih_t   (one product each)
     dz_t       = LN'(delta_t * a_hh);   dh_{t-1} += (W_hh^T dz_t) * m;   dW_hh = sum_t dz_t (h^m_{t-1})^T
     da_ih = sum_t delta_t * LN(z^ih_t);   da_hh = sum_t delta_t * LN(z_t);   ds = sum_t delta_t
 
@@ -34,7 +34,7 @@ import torch
 
 from seqlab.nn.bptt import _common
 from seqlab.nn.bptt._kernels import kernels
-from seqlab.nn.bptt.lstm import optional, split_keep
+from seqlab.nn.bptt.lstm import input_gradients, input_projection, optional, split_keep
 
 EPS = 1e-5
 
@@ -70,20 +70,20 @@ def lstm_ln_forward(z_ih, h0, c0, weight_hh, ln_ih, ln_hh, ln_c, weight_hr, peep
                     recurrent_mask, *, reverse: bool, coupled: bool, per_gate: bool, save: bool):
     """Run the recurrence. Returns (output, h_n, c_n, saved buffers or None).
 
-    The saved buffers: hs, cs (T + 1, B, F) the states; acts (T, B, G*H) the gate activations;
-    zhat_ih, zhat (T, B, G*H) and rstd_ih, rstd (T, B, groups) LN(W_ih x_t), LN(W_hh h_{t-1}) and
-    their 1/sigma; chat (T, B, H) and rstd_c (T, B, 1) LN(c_t) and its 1/sigma; c_cell (T, B, H)
-    c_t before zoneout or None; ms (T, B, H) m_t before the projection or None.
+    ``z_ih`` (T, B, G*H, contiguous) holds W_ih x_t on entry and LN(W_ih x_t) on return. The saved
+    buffers: hs, cs (T + 1, B, F) the states; acts (T, B, G*H) the gate activations; zhat_ih (``z_ih``),
+    zhat (T, B, G*H) and rstd_ih, rstd (T, B, groups) LN(W_ih x_t), LN(W_hh h_{t-1}) and their
+    1/sigma; chat (T, B, H) and rstd_c (T, B, 1) LN(c_t) and its 1/sigma; c_cell (T, B, H) c_t before
+    zoneout or None; ms (T, B, H) m_t before the projection or None.
     """
     T = z_ih.shape[0]
     K = kernels(z_ih)
     if K.compiled:
         (mask_h, p_h), (mask_c, p_c) = split_keep(keep_h), split_keep(keep_c)
-        *buffers, c_n = K.lstm_ln_sequence_forward(z_ih, h0, c0, weight_hh, ln_ih, ln_hh, ln_c, weight_hr, peep,
-                                                   mask_h, mask_c, p_h, p_c, valid, recurrent_mask, reverse, coupled,
-                                                   per_gate, save)
-        saved = (*buffers[:9], optional(buffers[9]), optional(buffers[10]))
-        hs = saved[0]
+        hs, cs, acts, *norms, c_cell, ms, c_n = K.lstm_ln_sequence_forward(
+            z_ih, h0, c0, weight_hh, ln_ih, ln_hh, ln_c, weight_hr, peep, mask_h, mask_c, p_h, p_c, valid,
+            recurrent_mask, reverse, coupled, per_gate, save)
+        saved = (hs, cs, acts, z_ih, *norms, optional(c_cell), optional(ms))
     else:
         hs, c_n, saved = _forward_loop(z_ih, h0, c0, weight_hh, ln_ih, ln_hh, ln_c, weight_hr, peep, keep_h, keep_c,
                                        valid, recurrent_mask, reverse=reverse, coupled=coupled, per_gate=per_gate,
@@ -103,7 +103,7 @@ def _forward_loop(z_ih, h0, c0, weight_hh, ln_ih, ln_hh, ln_c, weight_hr, peep, 
     slots = T if save else 1  # per-step buffers: every step when backward follows, else one
     new = z_ih.new_empty
     hs, cs = new(T + 1, B, H_out), new(T + 1 if save else 2, B, H)
-    acts, zhat_ih, rstd_ih = new(slots, B, GH), new(slots, B, GH), new(slots, B, groups)
+    acts, rstd_ih = new(slots, B, GH), new(slots, B, groups)
     zhat, rstd = new(slots, B, GH), new(slots, B, groups)
     chat, rstd_c = new(slots, B, H), new(slots, B, 1)
     c_cell = new(slots, B, H) if keep_c is not None else None
@@ -117,7 +117,7 @@ def _forward_loop(z_ih, h0, c0, weight_hh, ln_ih, ln_hh, ln_c, weight_hr, peep, 
         h_in = hs[prev] if recurrent_mask is None else hs[prev] * recurrent_mask
         zi_hat, rstd_ih[s] = _normalise(z_ih[t], groups)  # LN(W_ih x_t)
         z_hat, rstd[s] = _normalise(h_in @ weight_hh.t(), groups)  # LN(W_hh h_{t-1})
-        zhat_ih[s], zhat[s] = zi_hat, z_hat
+        z_ih[t], zhat[s] = zi_hat, z_hat  # W_ih x_t is read only here: its normalised value takes its place
         pre = zi_hat * ln_ih[0] + z_hat * ln_hh[0] + shift  # a_t = LN(z^ih) a_ih + LN(z) a_hh + s
         i, f, g, o, c = _gates(pre, c_prev, peep, coupled)
         acts[s] = torch.cat([f, g, o] if coupled else [i, f, g, o], dim=-1)
@@ -134,7 +134,7 @@ def _forward_loop(z_ih, h0, c0, weight_hh, ln_ih, ln_hh, ln_c, weight_hr, peep, 
             hs[new_t] = _common.mix_forward(hs[new_t], hs[prev], _common.at_step(keep_h, t), v)
             c_new.copy_(_common.mix_forward(c_out, c_prev, _common.at_step(keep_c, t), v))
     c_n = cs[0 if reverse else T] if save else cs[T % 2]
-    return hs, c_n, (hs, cs, acts, zhat_ih, rstd_ih, zhat, rstd, chat, rstd_c, c_cell, ms)
+    return hs, c_n, (hs, cs, acts, z_ih, rstd_ih, zhat, rstd, chat, rstd_c, c_cell, ms)
 
 
 def _backward_loop(d_output, d_h_n, d_c_n, saved, weight_hh, ln_ih, ln_hh, ln_c, weight_hr, peep, keep_h, keep_c,
@@ -204,8 +204,9 @@ class LSTMLayerNormFunction(torch.autograd.Function):
     """One direction of one layer-normalised LSTM layer; see the module docstring."""
 
     @staticmethod
-    def forward(ctx, z_ih, h0, c0, weight_hh, ln_ih, ln_hh, ln_c, weight_hr, peep, keep_h, keep_c, valid,
+    def forward(ctx, x, weight_ih, h0, c0, weight_hh, ln_ih, ln_hh, ln_c, weight_hr, peep, keep_h, keep_c, valid,
                 recurrent_mask, reverse, coupled, per_gate):
+        z_ih = input_projection(x, weight_ih, None)  # (T, B, G*H): W_ih x_t for every t, normalised step by step
         output, h_n, c_n, saved = lstm_ln_forward(z_ih, h0, c0, weight_hh, ln_ih, ln_hh, ln_c, weight_hr, peep,
                                                   keep_h, keep_c, valid, recurrent_mask, reverse=reverse,
                                                   coupled=coupled, per_gate=per_gate, save=True)
@@ -213,7 +214,8 @@ class LSTMLayerNormFunction(torch.autograd.Function):
                    "recurrent_mask": recurrent_mask, "keep_h": keep_h if isinstance(keep_h, torch.Tensor) else None,
                    "keep_c": keep_c if isinstance(keep_c, torch.Tensor) else None}
         ctx.optional_names = [name for name, value in buffers.items() if value is not None]
-        ctx.save_for_backward(*saved[:9], weight_hh, ln_ih, ln_hh, ln_c, *(buffers[n] for n in ctx.optional_names))
+        ctx.save_for_backward(*saved[:9], x, weight_ih, weight_hh, ln_ih, ln_hh, ln_c,
+                              *(buffers[n] for n in ctx.optional_names))
         ctx.keep_floats = {name: keep for name, keep in (("keep_h", keep_h), ("keep_c", keep_c))
                            if keep is not None and not isinstance(keep, torch.Tensor)}
         ctx.flags = (reverse, coupled, per_gate)
@@ -222,8 +224,8 @@ class LSTMLayerNormFunction(torch.autograd.Function):
     @staticmethod
     def backward(ctx, d_output, d_h_n, d_c_n):
         _common.refuse_double_backward()
-        *saved, weight_hh, ln_ih, ln_hh, ln_c = ctx.saved_tensors[:13]
-        opt = dict(zip(ctx.optional_names, ctx.saved_tensors[13:])) | ctx.keep_floats
+        *saved, x, weight_ih, weight_hh, ln_ih, ln_hh, ln_c = ctx.saved_tensors[:15]
+        opt = dict(zip(ctx.optional_names, ctx.saved_tensors[15:])) | ctx.keep_floats
         c_cell, ms, weight_hr, peep = opt.get("c_cell"), opt.get("ms"), opt.get("weight_hr"), opt.get("peep")
         valid, mask, keep_h, keep_c = opt.get("valid"), opt.get("recurrent_mask"), opt.get("keep_h"), opt.get("keep_c")
         reverse, coupled, per_gate = ctx.flags
@@ -248,25 +250,29 @@ class LSTMLayerNormFunction(torch.autograd.Function):
             h_in = h_in * mask
         d_weight_hh = dz.view(T * B, GH).t() @ h_in.reshape(T * B, -1)  # sum_t dz_t h_{t-1}^T
         d_weight_hr = None if weight_hr is None else d_proj.view(T * B, -1).t() @ ms.view(T * B, H)
-        return (dz_ih, dh, dc, d_weight_hh, d_ln_ih, d_ln_hh, d_ln_c, d_weight_hr, d_peep,
+        d_x, d_weight_ih, _ = input_gradients(ctx, dz_ih, x, weight_ih)
+        return (d_x, d_weight_ih, dh, dc, d_weight_hh, d_ln_ih, d_ln_hh, d_ln_c, d_weight_hr, d_peep,
                 None, None, None, None, None, None, None)
 
 
-def run_lstm_layer_norm(z_ih, h0, c0, weight_hh, ln_ih, ln_hh, ln_c, *, weight_hr=None, peep=None, keep_h=None,
-                        keep_c=None, valid=None, recurrent_mask=None, reverse=False, coupled=False, per_gate=False):
+def run_lstm_layer_norm(x, weight_ih, h0, c0, weight_hh, ln_ih, ln_hh, ln_c, *, weight_hr=None, peep=None,
+                        keep_h=None, keep_c=None, valid=None, recurrent_mask=None, reverse=False, coupled=False,
+                        per_gate=False):
     """One direction of a layer-normalised LSTM.
 
     Args:
-        z_ih: (T, B, G*H) = W_ih x, un-normalised. ln_ih: (2, G*H) gain a_ih and shift s_ih + b_ih + b_hh of
-            LN(W_ih x). ln_hh: (2, G*H) gain and shift of LN(W_hh h). ln_c: (2, H) gain and shift of LN(c).
-            The rest as ``run_lstm``.
+        x: (T, B, I) the layer's input. weight_ih: (G*H, I). ln_ih: (2, G*H) gain a_ih and shift
+            s_ih + b_ih + b_hh of LN(W_ih x). ln_hh: (2, G*H) gain and shift of LN(W_hh h). ln_c: (2, H) gain
+            and shift of LN(c). The rest as ``run_lstm``.
 
     Returns:
         ``(output (T, B, H_out), h_n, c_n)``.
     """
-    args = (z_ih.contiguous(), h0.contiguous(), c0.contiguous(), weight_hh, ln_ih, ln_hh, ln_c, weight_hr, peep,
-            keep_h, keep_c, valid, recurrent_mask)
-    if torch.is_grad_enabled() and any(isinstance(a, torch.Tensor) and a.requires_grad for a in args):
-        return LSTMLayerNormFunction.apply(*args, reverse, coupled, per_gate)
-    output, h_n, c_n, _ = lstm_ln_forward(*args, reverse=reverse, coupled=coupled, per_gate=per_gate, save=False)
+    args = (h0.contiguous(), c0.contiguous(), weight_hh, ln_ih, ln_hh, ln_c, weight_hr, peep, keep_h, keep_c, valid,
+            recurrent_mask)
+    if torch.is_grad_enabled() and any(isinstance(a, torch.Tensor) and a.requires_grad for a in (x, weight_ih, *args)):
+        return LSTMLayerNormFunction.apply(x, weight_ih, *args, reverse, coupled, per_gate)
+    z_ih = input_projection(x, weight_ih, None)
+    output, h_n, c_n, _ = lstm_ln_forward(z_ih, *args, reverse=reverse, coupled=coupled, per_gate=per_gate,
+                                          save=False)
     return output, h_n, c_n

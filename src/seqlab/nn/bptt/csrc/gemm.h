@@ -259,7 +259,8 @@ inline at::Tensor recurrent_product(const at::Tensor& a, const at::Tensor& weigh
   TORCH_CHECK(a.dim() == 2 && weight.dim() == 2, "recurrent_product: expected 2-D tensors");
   const at::Tensor A = a.contiguous();
   const int64_t N = transposed ? weight.size(0) : weight.size(1);
-  at::Tensor C = accumulate_into.has_value() ? accumulate_into->contiguous().clone() : at::empty({A.size(0), N}, A.options());
+  at::Tensor C = accumulate_into.has_value() ? accumulate_into->contiguous().clone()
+                                             : at::empty({A.size(0), N}, A.options());
   AT_DISPATCH_FLOATING_TYPES(A.scalar_type(), "recurrent_product", [&] {
     const WeightProduct<scalar_t> product(weight.to(A.scalar_type()), transposed, A.size(0), std::string(method));
     product(A.data_ptr<scalar_t>(), C.data_ptr<scalar_t>(), accumulate_into.has_value());

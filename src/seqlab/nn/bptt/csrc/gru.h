@@ -10,7 +10,7 @@ namespace seqlab::gru {
 // xg (B, 3H) input projections with biases, hg (B, 3H) = W_hh h, b_hn (H) (zeros without bias), h_prev (B, H)
 // -> acts (B, 4H) = r, z, n, W_hn h + b_hn; h_out (B, H)
 template <typename T>
-inline void gru_forward_rows(int64_t b0, int64_t b1, int64_t H, const T* X, const T* R, const T* BN, const T* H0, T* A,
+void gru_forward_rows(int64_t b0, int64_t b1, int64_t H, const T* X, const T* R, const T* BN, const T* H0, T* A,
                       T* HO) {
   for (int64_t b = b0; b < b1; ++b) {
     const T *x = X + b * 3 * H, *hh = R + b * 3 * H, *hp = H0 + b * H;
@@ -30,8 +30,8 @@ inline void gru_forward_rows(int64_t b0, int64_t b1, int64_t H, const T* X, cons
   }
 }
 
-inline void gru_forward(const at::Tensor& xg, const at::Tensor& hg, const at::Tensor& b_hn, const at::Tensor& h_prev,
-                 const at::Tensor& acts, const at::Tensor& h_out) {
+inline void gru_forward(const at::Tensor& xg, const at::Tensor& hg, const at::Tensor& b_hn,
+                        const at::Tensor& h_prev, const at::Tensor& acts, const at::Tensor& h_out) {
   const int64_t B = h_prev.size(0), H = h_prev.size(1);
   AT_DISPATCH_FLOATING_TYPES(hg.scalar_type(), "gru_forward", [&] {
     const scalar_t *X = xg.data_ptr<scalar_t>(), *R = hg.data_ptr<scalar_t>(), *BN = b_hn.data_ptr<scalar_t>();
@@ -45,7 +45,7 @@ inline void gru_forward(const at::Tensor& xg, const at::Tensor& hg, const at::Te
 
 // dh (B, H) -> dx (B, 3H) for the input projections, dhh (B, 3H) for W_hh h, dh_direct = dh * z
 template <typename T>
-inline void gru_backward_rows(int64_t b0, int64_t b1, int64_t H, const T* DH, const T* A, const T* H0, T* DX, T* DR,
+void gru_backward_rows(int64_t b0, int64_t b1, int64_t H, const T* DH, const T* A, const T* H0, T* DX, T* DR,
                        T* DD) {
   const V<T> one(T(1));
   for (int64_t b = b0; b < b1; ++b) {
@@ -69,8 +69,8 @@ inline void gru_backward_rows(int64_t b0, int64_t b1, int64_t H, const T* DH, co
   }
 }
 
-inline void gru_backward(const at::Tensor& dh, const at::Tensor& acts, const at::Tensor& h_prev, const at::Tensor& dx,
-                  const at::Tensor& dhh, const at::Tensor& dh_direct) {
+inline void gru_backward(const at::Tensor& dh, const at::Tensor& acts, const at::Tensor& h_prev,
+                         const at::Tensor& dx, const at::Tensor& dhh, const at::Tensor& dh_direct) {
   const int64_t B = h_prev.size(0), H = h_prev.size(1);
   AT_DISPATCH_FLOATING_TYPES(acts.scalar_type(), "gru_backward", [&] {
     const scalar_t *DH = dh.data_ptr<scalar_t>(), *A = acts.data_ptr<scalar_t>(), *H0 = h_prev.data_ptr<scalar_t>();

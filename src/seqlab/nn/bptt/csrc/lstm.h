@@ -1,11 +1,12 @@
 // The LSTM over a whole sequence, forward and backward, as seqlab.nn.bptt.lstm writes it out.
 //
 // One call runs every step of one layer and direction, the way oneDNN's RNN primitive
-// organises the work: the input projections of all steps arrive precomputed (xg), each step
-// adds the recurrent product straight into its slice of the gate buffer (packed weights, no
-// allocation), and one fused loop turns pre-activations into activations in place, then
-// writes c_t and m_t. Backward walks the steps in reverse with one fused loop and one product
-// per step; the products over all steps (dW_hh, dW_ih, dx) are left to the caller.
+// organises the work: the input projections of all steps arrive precomputed in the gate buffer
+// (one product), each step adds the recurrent product straight into its slice of that buffer
+// (weights packed once, no allocation), and one fused loop turns the pre-activations into
+// activations in place, then writes c_t and m_t. Backward walks the steps in reverse with one
+// fused loop and one product per step; the products over all steps (dW_hh, dW_ih, dx) are left
+// to the caller.
 #pragma once
 #include <ATen/Dispatch.h>
 #include <ATen/Parallel.h>
@@ -116,47 +117,46 @@ void cell_backward(bool coupled, bool peep, int64_t B, int64_t H, const T* dm, c
   });
 }
 
+// gates (T, B, G*H): the input projections xg_t on entry, the gate activations on return (in place,
+// so the one (T, B, G*H) buffer serves both). Returns hs, cs, c_cell, ms, c_n.
 inline std::vector<at::Tensor> lstm_sequence_forward(
-    const at::Tensor& xg_in, const at::Tensor& h0, const at::Tensor& c0, const at::Tensor& weight_hh,
+    const at::Tensor& gates, const at::Tensor& h0, const at::Tensor& c0, const at::Tensor& weight_hh,
     const std::optional<at::Tensor>& weight_hr, const std::optional<at::Tensor>& peep,
     const std::optional<at::Tensor>& keep_h, const std::optional<at::Tensor>& keep_c, std::optional<double> keep_h_p,
     std::optional<double> keep_c_p, const std::optional<at::Tensor>& valid, const std::optional<at::Tensor>& mask,
     bool reverse, bool coupled, bool save) {
+  TORCH_CHECK(gates.is_contiguous(), "lstm_sequence_forward: gates must be contiguous");
   const SequenceOptions o(weight_hr, peep, keep_h, keep_c, keep_h_p, keep_c_p, valid, mask);
-  const at::Tensor xg = xg_in.contiguous();
-  const int64_t T = xg.size(0), B = xg.size(1), GH = xg.size(2), H = c0.size(1), Hout = h0.size(1);
+  const int64_t T = gates.size(0), B = gates.size(1), GH = gates.size(2), H = c0.size(1), Hout = h0.size(1);
   const bool proj = o.weight_hr.defined(), c_zoneout = o.c_zoneout();
-  const auto options = xg.options();
+  const auto options = gates.options();
   const int64_t slots = save ? T : 1;  // per-step buffers: every step when backward follows, else one
   at::Tensor hs = at::empty({T + 1, B, Hout}, options);
   at::Tensor cs = at::empty({save ? T + 1 : 2, B, H}, options);
-  at::Tensor acts = at::empty({slots, B, GH}, options);
   at::Tensor c_cell = c_zoneout ? at::empty({slots, B, H}, options) : at::Tensor();
   at::Tensor ms = proj ? at::empty({slots, B, H}, options) : at::Tensor();
   at::Tensor h_masked = o.mask.defined() ? at::empty({B, Hout}, options) : at::Tensor();
   hs.select(0, reverse ? T : 0).copy_(h0);
   cs.select(0, save && reverse ? T : 0).copy_(c0);
 
-  AT_DISPATCH_FLOATING_TYPES(xg.scalar_type(), "lstm_sequence_forward", [&] {
+  AT_DISPATCH_FLOATING_TYPES(gates.scalar_type(), "lstm_sequence_forward", [&] {
     using T_ = scalar_t;
     const WeightProduct<T_> recurrent(weight_hh, /*transposed=*/true, B);  // W_hh h_{t-1}
     std::optional<WeightProduct<T_>> projection;
     if (proj) projection.emplace(o.weight_hr, /*transposed=*/true, B);  // W_hr m_t
     const SequenceLayout<T_> L(o, T, B, H, Hout, reverse, proj ? &*projection : nullptr);
-    const T_* X = xg.data_ptr<T_>();
     const T_* W = ptr_or_null<T_>(o.peep);
-    T_* A = acts.data_ptr<T_>();
+    T_* A = gates.data_ptr<T_>();
     forward_loop<T_>(L, save, hs.data_ptr<T_>(), cs.data_ptr<T_>(), c_zoneout ? c_cell.data_ptr<T_>() : nullptr,
                      proj ? ms.data_ptr<T_>() : nullptr, o.mask.defined() ? h_masked.data_ptr<T_>() : nullptr,
-                     [&](int64_t t, int64_t slot, const T_* h_in, const T_* c_prev, T_* c_out, T_* m_out) {
-                       T_* gates = A + slot * B * GH;
-                       std::memcpy(gates, X + t * B * GH, sizeof(T_) * B * GH);
-                       recurrent(h_in, gates, /*accumulate=*/true);  // a_t = xg_t + W_hh h_{t-1}, (B, G*H)
-                       cell_forward<T_>(coupled, W != nullptr, B, H, gates, c_prev, W, c_out, m_out);
+                     [&](int64_t t, int64_t, const T_* h_in, const T_* c_prev, T_* c_out, T_* m_out) {
+                       T_* a = A + t * B * GH;
+                       recurrent(h_in, a, /*accumulate=*/true);  // a_t = xg_t + W_hh h_{t-1}, (B, G*H)
+                       cell_forward<T_>(coupled, W != nullptr, B, H, a, c_prev, W, c_out, m_out);
                      });
   });
   const at::Tensor c_n = cs.select(0, save ? (reverse ? 0 : T) : T % 2);
-  return {hs, cs, acts, c_zoneout ? c_cell : absent(xg), proj ? ms : absent(xg), c_n};
+  return {hs, cs, c_zoneout ? c_cell : absent(gates), proj ? ms : absent(gates), c_n};
 }
 
 inline std::vector<at::Tensor> lstm_sequence_backward(

@@ -230,15 +230,17 @@ void cell_backward_rows(int64_t b0, int64_t b1, const Shape& s, const Norms<T>& 
   }
 }
 
+// z_ih (T, B, G*H): W_ih x_t on entry, LN(W_ih x_t) on return (in place). Returns hs, cs, acts,
+// rstd_ih, zhat, rstd, chat, rstd_c, c_cell, ms, c_n.
 inline std::vector<at::Tensor> lstm_ln_sequence_forward(
-    const at::Tensor& z_ih_in, const at::Tensor& h0, const at::Tensor& c0, const at::Tensor& weight_hh,
-    const at::Tensor& ln_ih, const at::Tensor& ln_hh, const at::Tensor& ln_c, const std::optional<at::Tensor>& weight_hr,
-    const std::optional<at::Tensor>& peep, const std::optional<at::Tensor>& keep_h,
-    const std::optional<at::Tensor>& keep_c, std::optional<double> keep_h_p, std::optional<double> keep_c_p,
-    const std::optional<at::Tensor>& valid, const std::optional<at::Tensor>& mask, bool reverse, bool coupled,
-    bool per_gate, bool save) {
+    const at::Tensor& z_ih, const at::Tensor& h0, const at::Tensor& c0, const at::Tensor& weight_hh,
+    const at::Tensor& ln_ih, const at::Tensor& ln_hh, const at::Tensor& ln_c,
+    const std::optional<at::Tensor>& weight_hr, const std::optional<at::Tensor>& peep,
+    const std::optional<at::Tensor>& keep_h, const std::optional<at::Tensor>& keep_c, std::optional<double> keep_h_p,
+    std::optional<double> keep_c_p, const std::optional<at::Tensor>& valid, const std::optional<at::Tensor>& mask,
+    bool reverse, bool coupled, bool per_gate, bool save) {
+  TORCH_CHECK(z_ih.is_contiguous(), "lstm_ln_sequence_forward: z_ih must be contiguous");
   const SequenceOptions o(weight_hr, peep, keep_h, keep_c, keep_h_p, keep_c_p, valid, mask);
-  const at::Tensor z_ih = z_ih_in.contiguous();
   const int64_t T = z_ih.size(0), B = z_ih.size(1), GH = z_ih.size(2), H = c0.size(1), Hout = h0.size(1);
   const Shape shape{B, H, GH / H, per_gate ? GH / H : 1};
   const bool proj = o.weight_hr.defined(), c_zoneout = o.c_zoneout();
@@ -247,7 +249,7 @@ inline std::vector<at::Tensor> lstm_ln_sequence_forward(
   at::Tensor hs = at::empty({T + 1, B, Hout}, options);
   at::Tensor cs = at::empty({save ? T + 1 : 2, B, H}, options);
   at::Tensor acts = at::empty({slots, B, GH}, options);
-  at::Tensor zhat_ih = at::empty({slots, B, GH}, options), rstd_ih = at::empty({slots, B, shape.groups}, options);
+  at::Tensor rstd_ih = at::empty({slots, B, shape.groups}, options);
   at::Tensor zhat = at::empty({slots, B, GH}, options), rstd = at::empty({slots, B, shape.groups}, options);
   at::Tensor chat = at::empty({slots, B, H}, options), rstd_c = at::empty({slots, B, 1}, options);
   at::Tensor c_cell = c_zoneout ? at::empty({slots, B, H}, options) : at::Tensor();
@@ -267,16 +269,14 @@ inline std::vector<at::Tensor> lstm_ln_sequence_forward(
     const SequenceLayout<T_> L(o, T, B, H, Hout, reverse, proj ? &*projection : nullptr);
     const Norms<T_> norms{a_ih.data_ptr<T_>(), a_hh.data_ptr<T_>(), shift.data_ptr<T_>(), a_c.data_ptr<T_>(),
                           s_c.data_ptr<T_>()};
-    const T_* X = z_ih.data_ptr<T_>();
     const T_* W = ptr_or_null<T_>(o.peep);
-    T_ *A = acts.data_ptr<T_>(), *ZI = zhat_ih.data_ptr<T_>(), *RI = rstd_ih.data_ptr<T_>();
+    T_ *A = acts.data_ptr<T_>(), *ZI = z_ih.data_ptr<T_>(), *RI = rstd_ih.data_ptr<T_>();
     T_ *Z = zhat.data_ptr<T_>(), *RS = rstd.data_ptr<T_>(), *CH = chat.data_ptr<T_>(), *RC = rstd_c.data_ptr<T_>();
     forward_loop<T_>(
         L, save, hs.data_ptr<T_>(), cs.data_ptr<T_>(), c_zoneout ? c_cell.data_ptr<T_>() : nullptr,
         proj ? ms.data_ptr<T_>() : nullptr, o.mask.defined() ? h_masked.data_ptr<T_>() : nullptr,
         [&](int64_t t, int64_t slot, const T_* h_in, const T_* c_prev, T_* c_out, T_* m_out) {
-          T_ *zi = ZI + slot * B * GH, *z = Z + slot * B * GH;
-          std::memcpy(zi, X + t * B * GH, sizeof(T_) * B * GH);  // normalised in place below
+          T_ *zi = ZI + t * B * GH, *z = Z + slot * B * GH;  // zi: W_ih x_t, normalised in place
           recurrent(h_in, z, /*accumulate=*/false);  // z_t = W_hh h_{t-1}, (B, G*H)
           dispatch_variant(coupled, W != nullptr, [&](auto coupled_c, auto peep_c) {
             at::parallel_for(0, B, grain(4 * H), [&](int64_t b0, int64_t b1) {
@@ -288,7 +288,7 @@ inline std::vector<at::Tensor> lstm_ln_sequence_forward(
         });
   });
   const at::Tensor c_n = cs.select(0, save ? (reverse ? 0 : T) : T % 2);
-  return {hs, cs, acts, zhat_ih, rstd_ih, zhat, rstd, chat, rstd_c, c_zoneout ? c_cell : absent(z_ih),
+  return {hs, cs, acts, rstd_ih, zhat, rstd, chat, rstd_c, c_zoneout ? c_cell : absent(z_ih),
           proj ? ms : absent(z_ih), c_n};
 }
 

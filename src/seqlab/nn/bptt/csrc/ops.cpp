@@ -12,18 +12,20 @@
 
 TORCH_LIBRARY(seqlab_bptt, m) {
   // lstm.h: one layer and direction of the LSTM, all steps
-  m.def("lstm_sequence_forward(Tensor xg, Tensor h0, Tensor c0, Tensor weight_hh, Tensor? weight_hr, Tensor? peep, "
-        "Tensor? keep_h, Tensor? keep_c, float? keep_h_p, float? keep_c_p, Tensor? valid, Tensor? recurrent_mask, "
-        "bool reverse, bool coupled, bool save) -> Tensor[]");  // hs, cs, acts, c_cell, ms, c_n
+  // gates: the input projections in, the gate activations out
+  m.def("lstm_sequence_forward(Tensor(a!) gates, Tensor h0, Tensor c0, Tensor weight_hh, Tensor? weight_hr, "
+        "Tensor? peep, Tensor? keep_h, Tensor? keep_c, float? keep_h_p, float? keep_c_p, Tensor? valid, "
+        "Tensor? recurrent_mask, bool reverse, bool coupled, bool save) -> Tensor[]");  // hs, cs, c_cell, ms, c_n
   m.def("lstm_sequence_backward(Tensor d_output, Tensor d_h_n, Tensor d_c_n, Tensor cs, Tensor acts, Tensor? c_cell, "
         "Tensor weight_hh, Tensor? weight_hr, Tensor? peep, Tensor? keep_h, Tensor? keep_c, float? keep_h_p, "
         "float? keep_c_p, Tensor? valid, Tensor? recurrent_mask, bool reverse, bool coupled) -> Tensor[]");
         // delta, dh_0, dc_0, d_proj
   // lstm_ln.h: the layer-normalised LSTM, all steps
-  m.def("lstm_ln_sequence_forward(Tensor z_ih, Tensor h0, Tensor c0, Tensor weight_hh, Tensor ln_ih, Tensor ln_hh, "
-        "Tensor ln_c, Tensor? weight_hr, Tensor? peep, Tensor? keep_h, Tensor? keep_c, float? keep_h_p, "
+  // z_ih: W_ih x in, LN(W_ih x) out
+  m.def("lstm_ln_sequence_forward(Tensor(a!) z_ih, Tensor h0, Tensor c0, Tensor weight_hh, Tensor ln_ih, "
+        "Tensor ln_hh, Tensor ln_c, Tensor? weight_hr, Tensor? peep, Tensor? keep_h, Tensor? keep_c, float? keep_h_p, "
         "float? keep_c_p, Tensor? valid, Tensor? recurrent_mask, bool reverse, bool coupled, bool per_gate, "
-        "bool save) -> Tensor[]");  // hs, cs, acts, zhat_ih, rstd_ih, zhat, rstd, chat, rstd_c, c_cell, ms, c_n
+        "bool save) -> Tensor[]");  // hs, cs, acts, rstd_ih, zhat, rstd, chat, rstd_c, c_cell, ms, c_n
   m.def("lstm_ln_sequence_backward(Tensor d_output, Tensor d_h_n, Tensor d_c_n, Tensor cs, Tensor acts, "
         "Tensor zhat_ih, Tensor rstd_ih, Tensor zhat, Tensor rstd, Tensor chat, Tensor rstd_c, Tensor? c_cell, "
         "Tensor weight_hh, Tensor ln_ih, Tensor ln_hh, Tensor ln_c, Tensor? weight_hr, Tensor? peep, "

@@ -34,7 +34,9 @@ inline at::Tensor contiguous_or_undefined(const std::optional<at::Tensor>& t) {
 // What an op returns in place of a buffer the configuration does not have (Python sees None).
 inline at::Tensor absent(const at::Tensor& like) { return at::empty({0}, like.options()); }
 
-template <typename T> inline const T* ptr_or_null(const at::Tensor& t) { return t.defined() ? t.data_ptr<T>() : nullptr; }
+template <typename T> inline const T* ptr_or_null(const at::Tensor& t) {
+  return t.defined() ? t.data_ptr<T>() : nullptr;
+}
 
 // The optional inputs of every LSTM op, made contiguous (undefined when absent): projection,
 // peepholes (3, H), zoneout keep masks (T, B, F) or probabilities, lengths as valid (T, B, 1) flags,
