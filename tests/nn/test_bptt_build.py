@@ -96,9 +96,9 @@ def test_an_interrupted_build_is_started_over(monkeypatch, tmp_path):
     folder.mkdir(parents=True)
     (folder / "lock").write_text("")  # torch's FileBaton of a killed build: it would wait on this forever
     (folder / f"{folder.name}.so").write_bytes(b"half a library")
-    assert not extension.load(build=False)
     calls = []
     fake_compiler(monkeypatch, library, calls)
+    assert not extension.load(build=False)  # no marker: not a build to load
     assert extension.load(build=True)
     assert calls == [folder] and not (folder / "lock").exists()
     assert (folder / f"{folder.name}.so").read_bytes() == library.read_bytes()
@@ -181,3 +181,35 @@ def test_the_build_command_prints_one_line(monkeypatch, tmp_path, capsys):
     assert build.main() == 1
     out = capsys.readouterr().out
     assert "failed: RuntimeError: c++: command not found" in out and "pure-PyTorch" in out
+
+
+def test_another_extension_builds_through_the_same_folder_lock_and_marker(monkeypatch, tmp_path, capsys):
+    """What seqlab.embeddings reuses: its own key and compile step, the bptt kernels' folder rules and messages."""
+    monkeypatch.setenv("TORCH_EXTENSIONS_DIR", str(tmp_path))
+    source = "// the embedding trainers' loops"
+    key = extension.environment_digest([source.encode()], extension.simd_flags())
+    assert key != extension.environment_digest([b"// other loops"], extension.simd_flags())
+    folder = extension.cache_root() / f"seqlab_embeddings_{key}"
+    built, announced = [], []
+
+    def compile_(where: Path) -> Path:
+        built.append(where)
+        (where / "lib.so").write_bytes(b"")
+        return where / "lib.so"
+
+    monkeypatch.setattr(torch.ops, "load_library", lambda path: None)
+    assert not extension.build_and_load(folder, compile_, build=False)
+    assert extension.build_and_load(folder, compile_, announce=announced.append,
+                                    what="the embedding trainers' loops", command="python -m seqlab.embeddings.build")
+    assert extension.build_and_load(folder, compile_)  # built: loaded, not compiled again
+    assert built == [folder] and json.loads((folder / extension.MARKER).read_text())["library"] == "lib.so"
+    assert len(announced) == 1 and "the embedding trainers' loops" in announced[0]
+    assert "python -m seqlab.embeddings.build" in announced[0]
+
+    assert build.report("the embedding trainers' loops", folder, lambda: pytest.fail("built already")) == 0
+    assert capsys.readouterr().out.strip() == f"the embedding trainers' loops are built ({folder})"
+
+
+def test_the_flags_other_extensions_import_keep_their_name():
+    assert _kernels._simd_flags() == extension.simd_flags()  # seqlab.embeddings._kernels imports _simd_flags
+    assert extension.compile_flags()[: 1 + len(extension.simd_flags())] == ["-O3", *extension.simd_flags()]

@@ -32,6 +32,9 @@ log = logging.getLogger(__name__)
 
 COVERED_DTYPES = (torch.float32, torch.float64)
 
+# the AVX2 flags under their earlier name, which seqlab.embeddings._kernels imports; new code calls extension.simd_flags
+_simd_flags = extension.simd_flags
+
 
 # -- one LSTM step in PyTorch: the loop in seqlab.nn.bptt.lstm calls these ------------------
 def _lstm_gates(pre_or_acts: torch.Tensor, coupled: bool):

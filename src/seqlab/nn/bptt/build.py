@@ -13,26 +13,38 @@ from __future__ import annotations
 import logging
 import sys
 import time
+from pathlib import Path
 
 from seqlab.nn.bptt import extension
 
 
-def main() -> int:
-    logging.basicConfig(level=logging.WARNING, format="%(message)s")
-    folder = extension.build_folder()
+def report(what: str, folder: Path, build) -> int:
+    """Build one of seqlab's C++ extensions, saying so in one printed line; the exit status (1: it failed).
+
+    Args:
+        what: what is built, e.g. "seqlab's BPTT kernels".
+        folder: its build folder (``extension.is_built(folder)`` tells whether there is anything to do).
+        build: builds and loads it; raises when it cannot (no compiler, say).
+    """
     if extension.is_built(folder):
-        print(f"seqlab's BPTT kernels are built ({folder})")
+        print(f"{what} are built ({folder})")
         return 0
-    print(f"building seqlab's BPTT kernels ({extension.ABOUT})...", end=" ", flush=True)
+    print(f"building {what} ({extension.ABOUT})...", end=" ", flush=True)
     started = time.perf_counter()
     try:
-        extension.load(build=True, announce=lambda line: None)
+        build()
     except Exception as error:  # a missing compiler shows up as many different exception types
         print(f"failed: {extension.describe(error)}")
-        print("seqlab will run its bptt engine on the slower pure-PyTorch functions")
+        print("seqlab will run their work as the slower pure-PyTorch functions")
         return 1
     print(f"done in {time.perf_counter() - started:.0f} s ({folder})")
     return 0
+
+
+def main() -> int:
+    logging.basicConfig(level=logging.WARNING, format="%(message)s")
+    return report("seqlab's BPTT kernels", extension.build_folder(),
+                  lambda: extension.load(build=True, announce=lambda line: None))
 
 
 if __name__ == "__main__":

@@ -22,6 +22,11 @@ file of a killed build.)
 
 When the kernels are missing at first use, ``seqlab.nn.bptt`` builds them then, after one
 WARNING log line, and falls back to its pure-PyTorch functions if the build fails.
+
+Other C++ extensions of seqlab build the same way: ``cache_root()``, ``environment_digest`` for
+their key, ``simd_flags()``, ``inline_compiler`` for a source held in a string, and
+``build_and_load`` for the lock, the marker and the message; ``seqlab.nn.bptt.build.report``
+prints the one line of their build command.
 """
 
 from __future__ import annotations
@@ -59,25 +64,36 @@ def sources() -> list[Path]:
     return sorted(p for p in SOURCE_DIR.iterdir() if p.suffix in (".cpp", ".h"))
 
 
-def compile_flags() -> list[str]:
-    """-O3; AVX2 and FMA when this CPU has them (as PyTorch's own AVX2 kernels are built); the panel GEMM
-    (``csrc/gemm.h``) on AVX2 CPUs, while AVX-512 CPUs keep MKL's AVX-512 kernels for the products."""
+def simd_flags() -> list[str]:
+    """AVX2 and FMA, for ATen's ``Vectorized`` too, when this CPU has them (as PyTorch's own AVX2 kernels are
+    built); nothing otherwise. Shared with the other C++ extensions of seqlab (the embedding trainers)."""
     capability = getattr(torch.backends.cpu, "get_cpu_capability", lambda: "DEFAULT")()
-    flags = ["-O3"]
     if capability in ("AVX2", "AVX512"):
-        flags += ["-mavx2", "-mfma", "-DCPU_CAPABILITY=AVX2", "-DCPU_CAPABILITY_AVX2"]
-    if capability == "AVX2":
+        return ["-mavx2", "-mfma", "-DCPU_CAPABILITY=AVX2", "-DCPU_CAPABILITY_AVX2"]
+    return []
+
+
+def compile_flags() -> list[str]:
+    """-O3 and ``simd_flags()``; the panel GEMM (``csrc/gemm.h``) on AVX2 CPUs, while AVX-512 CPUs keep MKL's
+    AVX-512 kernels for the products."""
+    flags = ["-O3", *simd_flags()]
+    if getattr(torch.backends.cpu, "get_cpu_capability", lambda: "DEFAULT")() == "AVX2":
         flags.append("-DSEQLAB_PANEL_GEMM")
     return flags
 
 
-def digest() -> str:
-    """What the library depends on: sources, flags, torch and Python versions, machine."""
+def environment_digest(contents: list[bytes], flags: list[str]) -> str:
+    """A library's key: its sources' contents, its compiler flags, the torch and Python versions, the machine."""
     h = hashlib.sha256()
-    for path in sources():
-        h.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
-    h.update(json.dumps([compile_flags(), torch.__version__, sys.version, platform.machine()]).encode())
+    for content in contents:
+        h.update(content + b"\0")
+    h.update(json.dumps([flags, torch.__version__, sys.version, platform.machine()]).encode())
     return h.hexdigest()[:16]
+
+
+def digest() -> str:
+    """The bptt kernels' key (``environment_digest`` of every file in ``csrc/``, names included)."""
+    return environment_digest([p.name.encode() + b"\0" + p.read_bytes() for p in sources()], compile_flags())
 
 
 def cache_root() -> Path:
@@ -142,6 +158,62 @@ class _Lock:
         self.handle.close()
 
 
+def inline_compiler(source: str, flags: list[str]):
+    """A ``compile(folder) -> library path`` for ``build_and_load`` that builds one C++ source string (written
+    into the folder as ``<folder name>.cpp``) with ``flags``; the library registers its own operators."""
+    def compile_(folder: Path) -> Path:
+        # deferred: importing cpp_extension (and setuptools with it) takes about a second, and only a build needs it
+        from torch.utils.cpp_extension import load as load_extension
+
+        cpp = folder / f"{folder.name}.cpp"
+        cpp.write_text(source)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            load_extension(folder.name, [str(cpp)], extra_cflags=flags, build_directory=str(folder),
+                           is_python_module=False, verbose=False)
+        for warning in caught:
+            log.info("while compiling %s: %s", folder.name, warning.message)
+        return folder / f"{folder.name}.so"
+
+    return compile_
+
+
+def build_and_load(folder: Path, compile_, *, build: bool = True, announce=None,
+                   what: str = "seqlab's BPTT kernels", command: str = "python -m seqlab.nn.bptt.build") -> bool:
+    """Load the library built in ``folder`` into this process, building it first with ``compile_`` if asked.
+
+    The part every seqlab extension shares: the lock that keeps concurrent first uses to one build, the
+    ``built.json`` marker that tells a finished build from an interrupted one (whose folder is wiped), and the
+    one line said before compiling. ``folder`` is ``cache_root() / f"{name}_{key}"``, ``key`` from
+    ``environment_digest``.
+
+    Args:
+        folder: where the build goes (created; the lock is ``<folder>.lock`` beside it).
+        compile_: ``compile_(folder) -> path of the library``, which it also loads (as torch's ``load`` does).
+        build: compile when there is no finished build yet (else return False).
+        announce: called with one line before a compilation starts (default: a logged WARNING).
+        what, command: the library and the command that builds it ahead of first use, for that line.
+
+    Returns:
+        True when the library is loaded. A failed build raises (the caller decides what to do).
+    """
+    if not is_built(folder) and not build:
+        return False
+    with _Lock(folder.with_name(folder.name + ".lock")):
+        if is_built(folder):  # built meanwhile by another process, or earlier
+            torch.ops.load_library(str(folder / json.loads((folder / MARKER).read_text())["library"]))
+            return True
+        (announce or log.warning)(f"building {what} into {folder} ({ABOUT}; `{command}` does it ahead of first use)")
+        if folder.exists():
+            shutil.rmtree(folder)  # what an interrupted build left
+        started = time.perf_counter()
+        folder.mkdir(parents=True)
+        library = compile_(folder)
+        write_json_atomic(folder / MARKER, {"library": library.name, "torch": torch.__version__,
+                                            "seconds": round(time.perf_counter() - started)})
+    return True
+
+
 def load(build: bool = True, *, announce=None) -> bool:
     """Make ``torch.ops.seqlab_bptt`` available: load this environment's build, building it if asked.
 
@@ -154,23 +226,7 @@ def load(build: bool = True, *, announce=None) -> bool:
     """
     if loaded():
         return True
-    folder = build_folder()
-    if not is_built(folder) and not build:
-        return False
-    with _Lock(folder.with_name(folder.name + ".lock")):
-        if is_built(folder):  # built meanwhile by another process, or earlier
-            torch.ops.load_library(str(folder / json.loads((folder / MARKER).read_text())["library"]))
-            return True
-        (announce or log.warning)(f"building seqlab's BPTT kernels into {folder} ({ABOUT}; "
-                                  "`python -m seqlab.nn.bptt.build` does it ahead of first use)")
-        if folder.exists():
-            shutil.rmtree(folder)  # what an interrupted build left
-        started = time.perf_counter()
-        folder.mkdir(parents=True)
-        library = _compile(folder)
-        write_json_atomic(folder / MARKER, {"library": library.name, "torch": torch.__version__,
-                                            "flags": compile_flags(), "seconds": round(time.perf_counter() - started)})
-    return True
+    return build_and_load(build_folder(), _compile, build=build, announce=announce)
 
 
 def describe(error: Exception) -> str:
