@@ -167,15 +167,23 @@ def test_inference_without_grad_gives_the_same_values():
 
 def test_auto_picks_the_fastest_engine_that_supports_the_configuration():
     plain = snn.LSTM(8, 16, num_layers=2, dropout=0.1)  # the demo's model
-    assert plain.supported_engines()[0] == "torch"
+    # the compiled bptt LSTM matches or beats oneDNN's (benchmarks/rnn.py); without a compiler, torch is faster
+    fastest = "bptt" if _kernels.kernels().compiled else "torch"
+    assert plain.supported_engines() == (fastest, *{"bptt": ("torch",), "torch": ("bptt",)}[fastest], "reference")
+    assert plain.half().supported_engines()[0] == "torch"  # the kernels cover float32 and float64 only
+    _kernels.use_compiled(False)
+    try:
+        assert snn.LSTM(8, 16).supported_engines()[0] == "torch"
+    finally:
+        _kernels.use_compiled(None)
     assert snn.LSTM(8, 16, peephole=True).supported_engines()[0] == "bptt"
     assert snn.GRU(8, 16, reset_after=False).supported_engines()[0] == "bptt"
     assert snn.GRU(8, 16).supported_engines() == ("bptt", "torch", "reference")  # measured faster than torch's GRU
     assert snn.RNN(8, 16).supported_engines() == ("bptt", "torch", "reference")
     assert snn.LSTM(8, 16, layer_norm="whole").supported_engines() == ("bptt", "reference")
     with_recurrent_dropout = snn.LSTM(8, 16, recurrent_dropout=0.2)
-    assert with_recurrent_dropout.supported_engines()[0] == "bptt"
-    assert with_recurrent_dropout.eval().supported_engines()[0] == "torch"  # inactive at evaluation
+    assert with_recurrent_dropout.supported_engines() == ("bptt", "reference")
+    assert "torch" in with_recurrent_dropout.eval().supported_engines()  # inactive at evaluation
 
 
 def test_engine_errors_name_what_was_expected():

@@ -155,9 +155,10 @@ class RecurrentLayer(nn.Module):
     def supported_engines(self) -> tuple[str, ...]:
         """The engines that can run this configuration now, fastest first: what ``auto`` picks from.
 
-        For the LSTM PyTorch's fused kernels come first (oneDNN), then the ``bptt`` engine; for
-        the GRU and RNN, which PyTorch runs without oneDNN, the ``bptt`` engine is the faster
-        (see ``benchmarks/rnn.py``); the reference loop runs everything.
+        The ``bptt`` engine comes first for the GRU and RNN, which PyTorch runs without oneDNN, and
+        for the LSTM when its compiled kernels are built and cover the parameters (CPU, float32 or
+        float64), where it matches or beats oneDNN's LSTM; otherwise PyTorch's fused kernels come
+        first (see ``benchmarks/rnn.py``). The reference loop runs everything.
         """
         engines = []
         if self._torch_unsupported() is None:
@@ -503,6 +504,13 @@ class LSTM(RecurrentLayer):
 
     def _torch_mode(self) -> str | None:
         return None if self.peephole or self.coupled or self.layer_norm else "lstm"
+
+    def _order_engines(self, engines: list[str]) -> list[str]:
+        # benchmarks/rnn.py: with its compiled kernels the bptt engine is 0.85-1.06x oneDNN's time (CPU, float32);
+        # without them (no C++ compiler, CUDA, half precision) PyTorch's fused kernels are the faster
+        if bptt_engine.kernels(self.weight_hh_l0).compiled:
+            return sorted(engines, key=("bptt", "torch", "reference").index)
+        return engines
 
     def _run_bptt(self, x, state, params, keeps, valid, recurrent_mask, reverse):
         bias = params["bias_ih"] + params["bias_hh"] if self.bias else None
