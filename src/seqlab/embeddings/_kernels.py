@@ -26,17 +26,16 @@ across threads without changing the result).
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 import threading
-import warnings
+from pathlib import Path
 
 import torch
 
 from seqlab.embeddings.glove_objective import glove_epoch_torch
 from seqlab.embeddings.objective import Bags, sgd_step
-from seqlab.nn.bptt._kernels import _simd_flags
+from seqlab.nn.bptt import extension
 
 log = logging.getLogger(__name__)
 
@@ -431,22 +430,20 @@ _state: dict[str, Kernels | None] = {"loaded": None}
 _mode: dict[str, bool | None] = {"compiled": None}  # None: compile when possible; False: PyTorch only
 
 
-def _compile(name: str, source: str) -> None:
-    """Build ``source`` into this process with the bptt kernels' compiler flags and extension cache."""
-    from torch.utils.cpp_extension import _get_build_directory, load_inline  # optional: needs a compiler and ninja
+FLAGS = ["-O3", *extension.simd_flags()]
+BUILD_COMMAND = "python -m seqlab.embeddings.build"
+WHAT = "seqlab's embedding kernels"
 
-    digest = hashlib.sha1(source.encode()).hexdigest()[:12]
-    module = f"{name}_{digest}"
-    if os.path.exists(os.path.join(_get_build_directory(module, verbose=False), f"{module}.so")):
-        log.info("loading the compiled %s from the extension cache", name)
-    else:
-        log.warning("compiling %s's C++ loops (a minute or more, once per source version; cached)", name)
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        load_inline(module, cpp_sources=[source], is_python_module=False,
-                    extra_cflags=["-O3", *_simd_flags()], verbose=False)
-    for warning in caught:
-        log.info("while compiling %s: %s", name, warning.message)
+
+def build_folder() -> Path:
+    """This environment's build of the embedding kernels (see ``seqlab.nn.bptt.extension``)."""
+    return extension.cache_root() / f"seqlab_embeddings_{extension.environment_digest([_CPP_SOURCE.encode()], FLAGS)}"
+
+
+def _compile(announce=None) -> None:
+    """Load this environment's build into this process, compiling it first when there is none."""
+    extension.build_and_load(build_folder(), extension.inline_compiler(_CPP_SOURCE, FLAGS), what=WHAT,
+                             command=BUILD_COMMAND, announce=announce)
 
 
 def _build() -> bool:
@@ -457,7 +454,7 @@ def _build() -> bool:
     if hasattr(torch.ops, "seqlab_embeddings") and hasattr(torch.ops.seqlab_embeddings, "glove_epoch"):
         return True
     try:
-        _compile("seqlab_embeddings", _CPP_SOURCE)
+        _compile()
         return True
     except Exception as error:  # a missing compiler shows up as many different exception types
         log.warning("the embedding trainers could not compile their C++ loops (%s: %s); using the PyTorch steps, "

@@ -26,10 +26,8 @@ from seqlab.nn.bptt.lstm_ln import run_lstm_layer_norm
 from seqlab.nn.gru_cell import gru_parameter_shapes, gru_step
 from seqlab.nn.lstm_cell import (
     check_lstm_options,
-    lstm_gate_names,
     lstm_parameter_shapes,
     lstm_step,
-    normalise_projection,
 )
 from seqlab.nn.rnn_cell import NONLINEARITIES, rnn_parameter_shapes, rnn_step
 
@@ -175,9 +173,10 @@ class RecurrentLayer(nn.Module):
     def supported_engines(self) -> tuple[str, ...]:
         """The engines that can run this configuration now, fastest first: what ``auto`` picks from.
 
-        For the LSTM PyTorch's fused kernels come first (oneDNN), then the ``bptt`` engine; for
-        the GRU and RNN, which PyTorch runs without oneDNN, the ``bptt`` engine is the faster
-        (see ``benchmarks/rnn.py``); the reference loop runs everything.
+        The ``bptt`` engine comes first for the GRU and RNN, which PyTorch runs without oneDNN, and
+        for the LSTM when its compiled kernels are built and cover the parameters (CPU, float32 or
+        float64), where it matches or beats oneDNN's LSTM; otherwise PyTorch's fused kernels come
+        first (see ``benchmarks/rnn.py``). The reference loop runs everything.
         """
         engines = []
         if self._torch_unsupported() is None:
@@ -541,6 +540,13 @@ class LSTM(RecurrentLayer):
     def _torch_mode(self) -> str | None:
         return None if self.peephole or self.coupled or self.layer_norm else "lstm"
 
+    def _order_engines(self, engines: list[str]) -> list[str]:
+        # benchmarks/rnn.py: with its compiled kernels the bptt engine is 0.85-1.06x oneDNN's time (CPU, float32);
+        # without them (no C++ compiler, CUDA, half precision) PyTorch's fused kernels are the faster
+        if bptt_engine.kernels(self.weight_hh_l0).compiled:
+            return sorted(engines, key=("bptt", "torch", "reference").index)
+        return engines
+
     def _run_bptt(self, x, state, params, keeps, valid, recurrent_mask, reverse):
         bias = params["bias_ih"] + params["bias_hh"] if self.bias else None
         peep = None
@@ -549,19 +555,17 @@ class LSTM(RecurrentLayer):
             peep = torch.stack([w_ci, params["weight_cf"], params["weight_co"]])  # (3, H)
         if self.layer_norm:
             per_gate = self.layer_norm == "per_gate"
-            gates = len(lstm_gate_names(self.coupled))
-            xg = normalise_projection(F.linear(x, params["weight_ih"]), params["ln_ih_weight"], params["ln_ih_bias"],
-                                      gates, per_gate)  # (T, B, G*H): LN(W_ih x_t) for every t at once
-            xg = xg if bias is None else xg + bias
-            ln_hh = torch.stack([params["ln_hh_weight"], params["ln_hh_bias"]])  # (2, G*H) gain, shift
+            shift_ih = params["ln_ih_bias"] if bias is None else params["ln_ih_bias"] + bias  # biases join s_ih
+            ln_ih = torch.stack([params["ln_ih_weight"], shift_ih])  # (2, G*H) gain, shift
+            ln_hh = torch.stack([params["ln_hh_weight"], params["ln_hh_bias"]])  # (2, G*H)
             ln_c = torch.stack([params["ln_c_weight"], params["ln_c_bias"]])  # (2, H)
             output, h_n, c_n = run_lstm_layer_norm(
-                xg, state[0], state[1], params["weight_hh"], ln_hh, ln_c, weight_hr=params.get("weight_hr"), peep=peep,
-                keep_h=keeps[0], keep_c=keeps[1], valid=valid, recurrent_mask=recurrent_mask, reverse=reverse,
-                coupled=self.coupled, per_gate=per_gate)
+                x, params["weight_ih"], state[0], state[1], params["weight_hh"], ln_ih, ln_hh, ln_c,
+                weight_hr=params.get("weight_hr"), peep=peep, keep_h=keeps[0], keep_c=keeps[1], valid=valid,
+                recurrent_mask=recurrent_mask, reverse=reverse, coupled=self.coupled, per_gate=per_gate)
             return output, (h_n, c_n)
-        xg = F.linear(x, params["weight_ih"], bias)  # (T, B, G*H): every step's input projection at once
-        output, h_n, c_n = bptt_engine.run_lstm(xg, state[0], state[1], params["weight_hh"],
+        # the engine projects every step's input at once (W_ih x + b) into its gate buffer
+        output, h_n, c_n = bptt_engine.run_lstm(x, params["weight_ih"], bias, state[0], state[1], params["weight_hh"],
                                                 weight_hr=params.get("weight_hr"), peep=peep, keep_h=keeps[0],
                                                 keep_c=keeps[1], valid=valid, recurrent_mask=recurrent_mask,
                                                 reverse=reverse, coupled=self.coupled)

@@ -2,20 +2,21 @@
 
 Each recurrence is a ``torch.autograd.Function`` whose forward runs the whole sequence of one
 layer and direction and whose backward is the BPTT derivation gate by gate (the module
-docstrings of ``lstm``, ``gru`` and ``rnn`` write it out). What makes it fast:
+docstrings of ``lstm``, ``lstm_ln``, ``gru`` and ``rnn`` write it out). What makes it fast,
+much as in oneDNN's RNN primitive:
 
 * the input projections of all steps are one matrix product, done before the loop
   (xg = x W_ih^T + b, (T, B, G*H)), and autograd turns the returned dL/dxg into dW_ih, db and
   dx with one product each;
-* one recurrent product per step forward and one per step backward;
+* the LSTM's whole time loop, forward and backward, runs in one compiled call per layer and
+  direction (``csrc/``): per step one recurrent product into the step's slice of the gate buffer,
+  with the weights packed once per sequence, and one fused pointwise loop (the layer norms too);
 * dW_hh = sum_t delta_t h_{t-1}^T as one product over all steps at the end;
-* the gate arithmetic of a step fused into one compiled loop (``_kernels``), with a pure
-  PyTorch fallback;
-* activations saved once, in preallocated (T, ...) buffers.
+* inference keeps one step's buffers, not T.
 
-``lstm_ln`` is the layer-normalised LSTM (its pointwise work in PyTorch operations, as layer
-norm needs row reductions). ``torch_engine`` runs the same parameters through PyTorch's own
-fused kernels instead.
+The kernels are built once per Python environment (``python -m seqlab.nn.bptt.build``; see
+``extension``); without a compiler the same loops run in PyTorch operations (``_kernels``).
+``torch_engine`` runs the same parameters through PyTorch's own fused kernels instead.
 Double backward is refused with an error.
 """
 

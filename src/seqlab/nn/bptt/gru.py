@@ -39,7 +39,7 @@ from seqlab.nn.bptt._kernels import kernels
 def gru_forward(xg, h0, weight_hh, bias_hn, keep, valid, recurrent_mask, *, reverse: bool, reset_after: bool,
                 save: bool):
     """Run the recurrence. Returns (output (T, B, H), h_n, saved buffers or None)."""
-    K = kernels()
+    K = kernels(xg)
     T, B, _ = xg.shape
     H = h0.shape[-1]
     hs = xg.new_empty(T + 1, B, H)
@@ -88,8 +88,8 @@ class GRUFunction(torch.autograd.Function):
     @staticmethod
     def backward(ctx, d_output, d_h_n):
         _common.refuse_double_backward()
-        K = kernels()
         hs, acts, weight_hh, *rest = ctx.saved_tensors
+        K = kernels(acts)
         opt = dict(zip(ctx.optional_names, rest))
         valid, mask = opt.get("valid"), opt.get("recurrent_mask")
         keep = opt.get("keep", ctx.keep_float)
