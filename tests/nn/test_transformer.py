@@ -34,13 +34,15 @@ def _one_thread():
     torch.set_num_threads(threads)
 
 
+@pytest.mark.parametrize("fused", [True, False])
 @pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
 @pytest.mark.parametrize("shape", [8, (3, 8)])
-def test_layer_norm_equals_torch(dtype, shape):
+def test_layer_norm_equals_torch(dtype, shape, fused):
     theirs = nn.LayerNorm(shape, eps=1e-6, dtype=dtype)
     nn.init.normal_(theirs.weight)
     nn.init.normal_(theirs.bias)
     ours = LayerNorm(shape, eps=1e-6, dtype=dtype)
+    ours.fused = fused
     ours.load_state_dict(theirs.state_dict())
     x = torch.randn(4, 3, 8, dtype=dtype, requires_grad=True)
     out, t_out = ours(x), theirs(x)

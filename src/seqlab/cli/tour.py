@@ -69,12 +69,12 @@ class TourConfig:
     """The tour's sections and budgets, in steps and epochs (the same figures on every machine)."""
 
     sections: tuple[str, ...] = SECTIONS
-    lm_steps: int = 1600  # character LSTM on Tiny Shakespeare
+    lm_steps: int = 1000  # character LSTM on Tiny Shakespeare
     lm_cell: str = "lstm"  # lstm, gru or rnn
-    sentiment_epochs: int = 4  # BiGRU on sentence polarity
+    sentiment_epochs: int = 6  # BiGRU on sentence polarity
     sentiment_examples: int | None = None  # use only this many reviews (None: all 10,662)
     forecast_ensemble: int = 3  # LSTM forecasters averaged on the airline series
-    translation_steps: int = 1500  # attention GRU, English -> French
+    translation_steps: int = 800  # attention GRU, English -> French
     translation_pairs: int | None = None  # use only the first pairs of the bundled 40,000 (None: all)
     translation_test_sentences: int = 300  # held-out English sentences scored by BLEU
     seed: int = 1337
