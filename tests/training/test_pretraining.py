@@ -3,7 +3,6 @@ tokenizer start a sentiment BERT (tensor equality at step 0); an lm run continue
 
 from __future__ import annotations
 
-import json
 import math
 from collections import Counter
 from dataclasses import replace
@@ -19,8 +18,6 @@ from seqlab.training.run_config import load_run_config
 from seqlab.training.runner import evaluate_run, load_run, train
 from seqlab.training.tasks import recipe
 
-POSITIVE = ["a gorgeous witty film", "great fun and moving", "a wonderful moving story", "witty great and gorgeous"]
-NEGATIVE = ["a dull tedious mess", "boring and flat", "a tedious boring film", "flat dull and lifeless"]
 TINY_BERT = ["data.block_size=32", "data.batch_size=16", "model.num_layers=1", "model.num_heads=2",
              "model.dropout=0.0", "fit.warmup_steps=10", "fit.lr=0.003", "fit.plots=false"]
 
@@ -108,14 +105,6 @@ def test_a_resumed_mlm_run_draws_the_same_pairs_and_masks_as_one_longer_run(corp
     metrics = whole.best_metrics
     assert 0.0 <= metrics["pair_accuracy"] <= 1.0 and metrics["loss"] == pytest.approx(metrics["mlm_loss"] +
                                                                                          metrics["pair_loss"])
-
-
-@pytest.fixture
-def review_file(tmp_path):
-    rows = [{"text": t, "label": "pos"} for t in POSITIVE * 6] + [{"text": t, "label": "neg"} for t in NEGATIVE * 6]
-    path = tmp_path / "reviews.jsonl"
-    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
-    return path
 
 
 def sentiment(review_file, *overrides):

@@ -16,9 +16,6 @@ from seqlab.training.runner import evaluate_run, load_run, train
 from seqlab.training.tasks import recipe
 from seqlab.training.tasks.language_model import encode_stream, read_corpus
 
-POSITIVE = ["a gorgeous witty film", "great fun and moving", "a wonderful moving story", "witty great and gorgeous"]
-NEGATIVE = ["a dull tedious mess", "boring and flat", "a tedious boring film", "flat dull and lifeless"]
-
 
 @pytest.fixture(autouse=True)
 def _one_thread():
@@ -27,14 +24,6 @@ def _one_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(threads)
-
-
-@pytest.fixture
-def review_file(tmp_path):
-    rows = [{"text": t, "label": "pos"} for t in POSITIVE * 6] + [{"text": t, "label": "neg"} for t in NEGATIVE * 6]
-    path = tmp_path / "reviews.jsonl"
-    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
-    return path
 
 
 def sentiment(review_file, *overrides):
