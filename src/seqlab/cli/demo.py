@@ -24,7 +24,7 @@ def demo(
     runs: Annotated[Path, typer.Option(help="Folder in which the run folder is created.")] = Path("runs"),
     seed: Annotated[int, typer.Option(help="Random seed of data order, weights and sampling.")] = 1337,
 ) -> None:
-    """A guided tour of about five minutes on 2 cores: a character LM trained and sampled, the gradient-flow
+    """A guided tour of about ten minutes on 2 cores: a character LM trained and sampled, the gradient-flow
     figure, a sentiment classifier, an airline forecast and a few translations; report.html and report.md in
     the run folder. Budgets are steps, so every machine prints the same figures (a slower one takes longer).
 

@@ -1,6 +1,6 @@
 """The guided tour that ``seqlab demo`` (and ``make demo``) runs: the curriculum's applications, on bundled data.
 
-In about five minutes on two CPU cores it trains and uses real models on real data, every one of
+In about ten minutes on two CPU cores it trains and uses real models on real data, every one of
 them through the runner a user's ``seqlab train`` uses (``seqlab.training.runner``):
 
 1. a character-level LSTM language model on Tiny Shakespeare, sampled;
