@@ -131,3 +131,20 @@ def hf_folder(hf_reference, tmp_path_factory) -> Callable[[str], Path]:
         return saved[name]
 
     return make
+
+
+@pytest.fixture
+def cli(capsys) -> Callable[..., tuple[int, str]]:
+    """``cli(*args)`` runs seqlab's command line in this process: (exit code, stdout and stderr)."""
+    from seqlab.cli.app import main
+
+    def run(*args) -> tuple[int, str]:
+        try:
+            main([str(a) for a in args])
+            code = 0
+        except SystemExit as stop:
+            code = stop.code or 0
+        captured = capsys.readouterr()
+        return code, captured.out + captured.err
+
+    return run

@@ -15,8 +15,6 @@ from pathlib import Path
 import pytest
 import torch
 
-from seqlab.cli.app import main
-
 README = Path(__file__).resolve().parents[1] / "README.md"
 TINY = {  # overrides that make each shipped config a few seconds of work
     "sentiment": ["data.limit=200", "data.batch_size=16", "model.embedding_dim=8", "model.hidden_size=8"],
@@ -70,7 +68,7 @@ def test_every_python_block_runs_as_written(readme_folder, capsys):
     assert (readme_folder / "out" / "gpt2" / "model.safetensors").is_file()
 
 
-def test_every_command_line_runs_at_tiny_size(readme_folder, capsys):
+def test_every_command_line_runs_at_tiny_size(readme_folder, cli):
     runs: dict[str, Path] = {}  # shipped config name -> the run made from it
     resumed: list[int] = []
     ran = 0
@@ -82,7 +80,7 @@ def test_every_command_line_runs_at_tiny_size(readme_folder, capsys):
             words = ["seqlab", *words[1:]]
         if "needs" in comment:  # a dataset or the network this test does not have: the command must parse
             subcommand = [w for w in words[1:] if not w.startswith("-") and "=" not in w][:2]
-            code, out = _cli(capsys, *subcommand[: 2 if subcommand[0] in ("data", "tutorials") else 1], "--help")
+            code, out = cli(*subcommand[: 2 if subcommand[0] in ("data", "tutorials") else 1], "--help")
             assert code == 0, (command, out)
             continue
         if words[0] == "torchrun":
@@ -90,7 +88,7 @@ def test_every_command_line_runs_at_tiny_size(readme_folder, capsys):
             ran += 1
             continue
         args = _tiny(words[1:], runs, resumed)
-        code, out = _cli(capsys, *args)
+        code, out = cli(*args)
         assert code == 0, (command, args, out[-2000:])
         if words[1] == "train" and "--config" in words and "--folds" not in words:
             config = words[words.index("--config") + 1]
@@ -122,12 +120,3 @@ def _torchrun(words: list[str], folder: Path) -> None:
     assert result.returncode == 0, result.stderr[-3000:]
     assert "Run saved in" in result.stdout
 
-
-def _cli(capsys, *args) -> tuple[int, str]:
-    try:
-        main([str(a) for a in args])
-        code = 0
-    except SystemExit as stop:
-        code = stop.code or 0
-    captured = capsys.readouterr()
-    return code, captured.out + captured.err

@@ -24,15 +24,6 @@ TINY_LM = ["data.limit=3000", "data.block_size=8", "data.batch_size=4", "model.e
            "sample.length=3"]
 
 
-def cli(capsys, *args) -> tuple[int, str]:
-    try:
-        main([str(a) for a in args])
-        code = 0
-    except SystemExit as stop:
-        code = stop.code or 0
-    captured = capsys.readouterr()
-    return code, captured.out + captured.err
-
 
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory) -> dict[str, Path]:
@@ -126,7 +117,7 @@ def _snapshot(folder: Path) -> dict[str, bytes]:
 @pytest.mark.parametrize(("task", "file", "damage", "command"), CASES,
                          ids=[f"{t}-{f.split('/')[-1]}-{d.__name__}-{c[0]}{'-' + c[1] if c[0] == 'diagnose' else ''}"
                               for t, f, d, c in CASES])
-def test_a_damaged_run_is_one_line_exit_2_and_stays_as_it_was(runs, tmp_path, capsys, task, file, damage, command):
+def test_a_damaged_run_is_one_line_exit_2_and_stays_as_it_was(runs, tmp_path, cli, task, file, damage, command):
     run = tmp_path / "run"
     shutil.copytree(runs[task], run)
     other = runs["lm" if task == "sentiment" else "sentiment"] / file
@@ -135,7 +126,7 @@ def test_a_damaged_run_is_one_line_exit_2_and_stays_as_it_was(runs, tmp_path, ca
     args = [a.format(run=run) for a in command] if "{run}" in " ".join(command) else [*command, run]
     if command[0] == "diagnose":
         args += ["--runs", tmp_path / "diagnostics"]
-    code, out = cli(capsys, *args)
+    code, out = cli(*args)
     # every command reads the best checkpoint; a resumed run reads the last one and config.json; the others read
     # config.json only to check that it names the checkpoint's task (a damaged one is ignored: they need nothing in it)
     reads_it = {"checkpoints/best.safetensors": True, "checkpoints/last.safetensors": command[0] == "train",

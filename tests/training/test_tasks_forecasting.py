@@ -26,7 +26,7 @@ TINY = ["model.hidden_size=8", "model.ensemble=2", "fit.epochs=8", "fit.lr=1e-2"
         "fit.log_every=5", "sarima=false"]
 
 
-def test_airline_run_scores_model_and_baselines_on_the_same_origins(tmp_path, capsys):
+def test_airline_run_scores_model_and_baselines_on_the_same_origins(tmp_path, cli):
     config = load_run_config("forecast", None, [*TINY, "model.head=quantile", *AIRLINE])
     result = train(config, tmp_path / "run")
     scores = result.results["all_points"]
@@ -47,24 +47,13 @@ def test_airline_run_scores_model_and_baselines_on_the_same_origins(tmp_path, ca
     assert ahead["mean"].shape == (8,) and str(ahead["dates"][0]) == "1961-01"
     assert np.all(ahead["lower"] <= ahead["upper"])
 
-    code, out = _cli(capsys, "forecast", str(tmp_path / "run"), "--horizon", "8")
+    code, out = cli("forecast", str(tmp_path / "run"), "--horizon", "8")
     assert code == 0 and "1961-08" in out and "seasonal_naive" in out
-    code, out = _cli(capsys, "forecast", str(tmp_path / "run"), "--horizon", "10000000000")
+    code, out = cli("forecast", str(tmp_path / "run"), "--horizon", "10000000000")
     assert code == 2 and "--horizon: expected a number of steps" in out
-    code, out = _cli(capsys, "forecast", str(tmp_path))
+    code, out = cli("forecast", str(tmp_path))
     assert code == 2 and "error:" in out and "not a run folder" in out
 
-
-def _cli(capsys, *args) -> tuple[int, str]:
-    from seqlab.cli.app import main
-
-    try:
-        main(list(args))
-        code = 0
-    except SystemExit as exit_:
-        code = exit_.code or 0
-    captured = capsys.readouterr()
-    return code, captured.out + captured.err
 
 
 def test_user_csv_with_gaussian_head(tmp_path):
